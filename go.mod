@@ -1,0 +1,3 @@
+module github.com/sessionauth/sessionauth
+
+go 1.25

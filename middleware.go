@@ -1,0 +1,194 @@
+package sessionauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+)
+
+// MaxAuthorizationLength caps the Authorization header the parser looks at,
+// in bytes. A longer header is rejected as malformed without being scanned.
+const MaxAuthorizationLength = 1024
+
+type contextKey struct{ name string }
+
+var sessionKey = &contextKey{"session"}
+
+// NewContext returns a copy of ctx that carries s, as Require does. Handler
+// tests use it to call a handler with a session without a store.
+func NewContext(ctx context.Context, s *Session) context.Context {
+	return context.WithValue(ctx, sessionKey, s)
+}
+
+// FromContext returns the session that Require or Optional attached to ctx.
+//
+//	s, ok := sessionauth.FromContext(r.Context())
+func FromContext(ctx context.Context) (*Session, bool) {
+	s, ok := ctx.Value(sessionKey).(*Session)
+	return s, ok && s != nil
+}
+
+// BearerToken extracts the token from the request's Authorization header as
+// RFC 6750 §2.1 defines it: the scheme "Bearer" in any case, one or more
+// spaces, then a b64token (ALPHA DIGIT - . _ ~ + / followed by any "=").
+// It fails with ErrNoToken when there is no Authorization header or it names
+// another scheme, and with ErrMalformedToken for anything else that is not
+// exactly one well-formed bearer credential, including two Authorization
+// headers. Tokens in the URL query, a form body or a cookie are never read.
+func BearerToken(r *http.Request) (string, error) {
+	values := r.Header["Authorization"]
+	switch len(values) {
+	case 0:
+		return "", ErrNoToken
+	case 1:
+	default:
+		return "", ErrMalformedToken
+	}
+	return parseBearer(values[0])
+}
+
+func parseBearer(h string) (string, error) {
+	if len(h) > MaxAuthorizationLength {
+		return "", ErrMalformedToken
+	}
+	i := 0
+	for i < len(h) && isTokenChar(h[i]) {
+		i++
+	}
+	scheme, rest := h[:i], h[i:]
+	if len(scheme) != len("bearer") || !asciiEqualFold(scheme, "bearer") {
+		if scheme != "" && (rest == "" || rest[0] == ' ') {
+			return "", ErrNoToken // another scheme, such as Basic
+		}
+		return "", ErrMalformedToken
+	}
+	if rest == "" || rest[0] != ' ' {
+		return "", ErrMalformedToken
+	}
+	for rest != "" && rest[0] == ' ' {
+		rest = rest[1:]
+	}
+	if !isB64Token(rest) {
+		return "", ErrMalformedToken
+	}
+	return rest, nil
+}
+
+// isTokenChar reports whether c may appear in an auth-scheme (RFC 9110 token).
+func isTokenChar(c byte) bool {
+	if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// isB64Token reports whether s matches 1*( ALPHA / DIGIT / "-" / "." / "_" /
+// "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
+			i++
+			continue
+		}
+		break
+	}
+	if i == 0 {
+		return false
+	}
+	for i < len(s) && s[i] == '=' {
+		i++
+	}
+	return i == len(s)
+}
+
+func asciiEqualFold(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Require is middleware that lets a request through only with a valid
+// session, which the handler reads with FromContext. Otherwise it answers 401
+// {"message":"Unauthorized"} with a WWW-Authenticate challenge, or 503 when
+// the store fails.
+//
+//	mux.Handle("GET /projects", m.Require(listProjects))
+func (m *Manager) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.authenticateRequest(r)
+		if err != nil {
+			m.Error(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey, s)))
+	})
+}
+
+// Optional is middleware for routes open to anonymous users: a request
+// without credentials goes through with no session; one with a valid token
+// goes through with its session. A presented token that is not valid is
+// still a 401 (the client believes it is signed in and must learn it is not),
+// and a store failure is still a 503.
+//
+//	mux.Handle("GET /", m.Optional(home))
+func (m *Manager) Optional(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.authenticateRequest(r)
+		switch {
+		case errors.Is(err, ErrNoToken):
+			next.ServeHTTP(w, r)
+		case err != nil:
+			m.Error(w, r, err)
+		default:
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey, s)))
+		}
+	})
+}
+
+// AuthenticateRequest authenticates the bearer token of r, as Require does,
+// for code that is not middleware.
+func (m *Manager) AuthenticateRequest(r *http.Request) (*Session, error) {
+	return m.authenticateRequest(r)
+}
+
+func (m *Manager) authenticateRequest(r *http.Request) (*Session, error) {
+	token, err := BearerToken(r)
+	if err != nil {
+		return nil, err
+	}
+	return m.Authenticate(r.Context(), token)
+}
+
+// Error answers a rejected request through the Manager's ErrorHandler: it
+// sets the WWW-Authenticate challenge on a 401, logs store failures, and
+// writes the response. Handlers use it to answer with the same bodies as the
+// middleware, e.g. m.Error(w, r, sessionauth.ErrForbidden).
+func (m *Manager) Error(w http.ResponseWriter, r *http.Request, err error) {
+	switch StatusCode(err) {
+	case http.StatusUnauthorized:
+		if errors.Is(err, ErrNoToken) {
+			w.Header().Set("WWW-Authenticate", m.challenge)
+		} else {
+			w.Header().Set("WWW-Authenticate", m.challengeErr)
+		}
+	case http.StatusServiceUnavailable, http.StatusInternalServerError:
+		m.log.LogAttrs(r.Context(), slog.LevelError, "sessionauth: request failed",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+	}
+	m.errorHandler(w, r, err)
+}

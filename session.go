@@ -1,0 +1,702 @@
+package sessionauth
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Session is one signed-in session of a user, as the store holds it. It never
+// carries the token or the token's hash: every field is safe to log and to
+// show to its user.
+//
+// A *Session handed to a handler may be shared between requests; treat it as
+// read-only.
+type Session struct {
+	// ID identifies the session to people and logs: 22 characters of
+	// base64url, random and unrelated to the token. It survives Rotate.
+	ID string
+	// UserID is the application's identifier of the signed-in user.
+	UserID string
+	// CreatedAt is when the session was created (when the user signed in).
+	CreatedAt time.Time
+	// LastUsedAt is when the session last authenticated a request, accurate
+	// to within the Manager's TouchInterval.
+	LastUsedAt time.Time
+	// IdleExpiresAt is when the session expires unless it is used before.
+	// It never lies after ExpiresAt.
+	IdleExpiresAt time.Time
+	// ExpiresAt is the absolute end of the session, whatever its use.
+	ExpiresAt time.Time
+
+	Metadata
+
+	ref *sessionRef // a pointer, so that fmt's %+v prints an address, not the key
+}
+
+// sessionRef holds what identifies a session to the store.
+type sessionRef struct {
+	key  string        // hex SHA-256 of the token: secret
+	idle time.Duration // the idle timeout the session was created with
+}
+
+// Metadata is the small application data a session carries: where it was
+// created and what the application wants to remember about it, such as the
+// active organization. Sizes are bounded: IP 64 bytes, UserAgent 512 bytes
+// (Create truncates longer ones), and at most 16 Values of at most 64-byte
+// keys and 1 KiB values.
+type Metadata struct {
+	// IP is the client address the session was created from.
+	IP string
+	// UserAgent is the User-Agent the session was created with.
+	UserAgent string
+	// Values are application key/value pairs. Treat the map as read-only;
+	// change it with Manager.SetValues.
+	Values map[string]string
+}
+
+// Value returns the value of key in s.Values, or "".
+func (s *Session) Value(key string) string { return s.Values[key] }
+
+// LogValue makes a Session log as its ID and user: never a token or hash.
+func (s *Session) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", s.ID), slog.String("user", s.UserID))
+}
+
+// expiry is the instant at which s stops being valid.
+func (s *Session) expiry() time.Time {
+	if s.IdleExpiresAt.Before(s.ExpiresAt) {
+		return s.IdleExpiresAt
+	}
+	return s.ExpiresAt
+}
+
+// validAt reports whether s authenticates a request at now. A session is
+// valid strictly before its expiry: at the expiry instant it is expired.
+func (s *Session) validAt(now time.Time) bool {
+	return now.Before(s.expiry())
+}
+
+func (md *Metadata) validate() error {
+	switch {
+	case len(md.IP) > maxIPLen || !utf8.ValidString(md.IP):
+		return fmt.Errorf("%w: IP must be at most %d bytes of UTF-8", ErrInvalidMetadata, maxIPLen)
+	case len(md.UserAgent) > maxUserAgentLen || !utf8.ValidString(md.UserAgent):
+		return fmt.Errorf("%w: user agent must be at most %d bytes of UTF-8", ErrInvalidMetadata, maxUserAgentLen)
+	case len(md.Values) > maxValues:
+		return fmt.Errorf("%w: at most %d values", ErrInvalidMetadata, maxValues)
+	}
+	for k, v := range md.Values {
+		if k == "" || len(k) > maxValueKeyLen || len(v) > maxValueLen || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("%w: value keys must be 1 to %d bytes and values at most %d bytes, of UTF-8",
+				ErrInvalidMetadata, maxValueKeyLen, maxValueLen)
+		}
+	}
+	return nil
+}
+
+// RequestMetadata returns the Metadata of a sign-in request: the peer address
+// of the connection (not X-Forwarded-For, which a client can forge; an
+// application behind a proxy sets IP itself) and the User-Agent, truncated to
+// its size limit.
+func RequestMetadata(r *http.Request) Metadata {
+	ip := r.RemoteAddr
+	if i := lastColon(ip); i >= 0 {
+		ip = ip[:i]
+	}
+	ip = trimBrackets(ip)
+	return Metadata{IP: truncateUTF8(ip, maxIPLen), UserAgent: truncateUTF8(r.UserAgent(), maxUserAgentLen)}
+}
+
+func lastColon(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		switch s[i] {
+		case ':':
+			return i
+		case ']':
+			return -1
+		}
+	}
+	return -1
+}
+
+func trimBrackets(s string) string {
+	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character, and
+// replaces invalid UTF-8, so the result always passes validate.
+func truncateUTF8(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = string([]rune(s))
+	}
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Config configures a Manager. The zero value of every field but Store means
+// its documented default.
+type Config struct {
+	// Store holds the sessions. Required. Any scs store works for the core
+	// operations; a SessionStore (every store in this module) adds listing,
+	// per-user revocation and writes that never lose concurrent updates.
+	Store Store
+
+	// IdleTimeout is how long a session stays valid without being used.
+	// Default: 30 minutes, the inactivity limit OWASP ASVS sets for
+	// applications that hold sensitive data.
+	IdleTimeout time.Duration
+
+	// Lifetime is the absolute lifetime of a session, however often it is
+	// used; the user signs in again after it. Default: 12 hours, a working
+	// day, the ASVS level 2 re-authentication period.
+	Lifetime time.Duration
+
+	// TouchInterval bounds how stale the stored idle deadline may get: a
+	// request writes the store only when pushing the deadline forward would
+	// move it by at least TouchInterval, so a session costs at most one
+	// store write per TouchInterval however many requests it makes, and a
+	// session used at least every IdleTimeout-TouchInterval never expires
+	// before Lifetime. Must be less than IdleTimeout. Default: one minute,
+	// or IdleTimeout/10 if that is shorter.
+	TouchInterval time.Duration
+
+	// Logger receives store failures and security-relevant warnings. Tokens
+	// and their hashes are never logged. Default: slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock. Default: time.Now. Tests inject a fake one.
+	Now func() time.Time
+
+	// ErrorHandler writes the response when a request is rejected: err is
+	// one of this package's sentinel errors, possibly wrapped (use
+	// errors.Is and StatusCode). The WWW-Authenticate challenge is already
+	// set on 401s when it is called. Default: WriteError, the exact JSON
+	// bodies of the package documentation.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Realm, if set, is sent as the realm of the WWW-Authenticate
+	// challenge. Default: no realm.
+	Realm string
+
+	// DevPrincipal is the identity that the development token stands for in
+	// binaries built with the sessionauth_dev build tag; it has no effect
+	// in any other build. Default: see DevPrincipal.
+	DevPrincipal *DevPrincipal
+}
+
+// Defaults of Config.
+const (
+	DefaultIdleTimeout   = 30 * time.Minute
+	DefaultLifetime      = 12 * time.Hour
+	DefaultTouchInterval = time.Minute
+)
+
+// Manager issues, authenticates and revokes sessions. Create one with New;
+// it is safe for concurrent use and holds no background goroutine, so it
+// needs no Close (close the store instead).
+type Manager struct {
+	store  Store
+	ctx    CtxStore      // nil unless store is one
+	full   SessionStore  // nil unless store is one
+	loader SessionLoader // nil unless store is one
+
+	idle, lifetime, touchEvery time.Duration
+
+	log          *slog.Logger
+	now          func() time.Time
+	errorHandler func(http.ResponseWriter, *http.Request, error)
+	challenge    string // WWW-Authenticate without error
+	challengeErr string // WWW-Authenticate with error="invalid_token"
+
+	touches touchLimiter
+	dev     devState
+}
+
+// New returns a Manager for cfg, or an error if cfg is inconsistent.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("sessionauth: Config.Store is required")
+	}
+	m := &Manager{
+		store:        cfg.Store,
+		idle:         cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout),
+		lifetime:     cmp.Or(cfg.Lifetime, DefaultLifetime),
+		log:          cfg.Logger,
+		now:          cfg.Now,
+		errorHandler: cfg.ErrorHandler,
+	}
+	m.touchEvery = cfg.TouchInterval
+	if m.touchEvery == 0 {
+		m.touchEvery = min(DefaultTouchInterval, m.idle/10)
+	}
+	switch {
+	case m.idle < 0 || m.lifetime < 0 || m.touchEvery < 0:
+		return nil, errors.New("sessionauth: negative duration in Config")
+	case m.touchEvery >= m.idle:
+		return nil, fmt.Errorf("sessionauth: TouchInterval (%v) must be less than IdleTimeout (%v)", m.touchEvery, m.idle)
+	case m.touchEvery == 0:
+		return nil, fmt.Errorf("sessionauth: IdleTimeout (%v) too short", m.idle)
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.errorHandler == nil {
+		m.errorHandler = WriteError
+	}
+	m.challenge, m.challengeErr = challenges(cfg.Realm)
+	m.ctx, _ = cfg.Store.(CtxStore)
+	m.full, _ = cfg.Store.(SessionStore)
+	m.loader, _ = cfg.Store.(SessionLoader)
+	m.touches.init()
+	m.initDev(cfg.DevPrincipal)
+	return m, nil
+}
+
+// IdleTimeout returns the Manager's idle timeout.
+func (m *Manager) IdleTimeout() time.Duration { return m.idle }
+
+// Lifetime returns the Manager's absolute session lifetime.
+func (m *Manager) Lifetime() time.Duration { return m.lifetime }
+
+// TouchInterval returns the Manager's touch interval.
+func (m *Manager) TouchInterval() time.Duration { return m.touchEvery }
+
+// Create starts a session for userID and returns its token and the session.
+// The token is returned here and nowhere else: hand it to the client and drop
+// it. Metadata is validated against its size limits (ErrInvalidMetadata); the
+// UserAgent is truncated rather than rejected.
+//
+//	token, s, err := m.Create(ctx, user.ID, sessionauth.RequestMetadata(r))
+func (m *Manager) Create(ctx context.Context, userID string, md Metadata) (string, *Session, error) {
+	md.UserAgent = truncateUTF8(md.UserAgent, maxUserAgentLen)
+	md.Values = cloneValues(md.Values)
+	token, err := newToken(rand.Reader)
+	if err != nil {
+		return "", nil, err
+	}
+	rawID, err := newSessionID(rand.Reader)
+	if err != nil {
+		return "", nil, err
+	}
+	now := m.now().UTC()
+	s := &Session{
+		ID:            base64.RawURLEncoding.EncodeToString(rawID),
+		UserID:        userID,
+		CreatedAt:     now,
+		LastUsedAt:    now,
+		ExpiresAt:     now.Add(m.lifetime),
+		IdleExpiresAt: now.Add(m.idle),
+		Metadata:      md,
+	}
+	if s.IdleExpiresAt.After(s.ExpiresAt) {
+		s.IdleExpiresAt = s.ExpiresAt
+	}
+	data, err := encodeRecord(s, rawID, m.idle)
+	if err != nil {
+		return "", nil, err
+	}
+	s.ref = &sessionRef{key: storeKey(hashToken(token)), idle: m.idle}
+	if err := m.put(ctx, s.ref.key, userID, data, s.IdleExpiresAt); err != nil {
+		return "", nil, err
+	}
+	return token, s, nil
+}
+
+// Authenticate returns the live session of token and pushes its idle deadline
+// forward (writing the store at most once per TouchInterval). It fails with
+// ErrUnknownSession for a token that is malformed, unknown or revoked,
+// ErrSessionExpired for an expired one, and ErrUnavailable (wrapping the
+// cause) when the store fails. A failed touch is logged, not returned: the
+// session was valid.
+func (m *Manager) Authenticate(ctx context.Context, token string) (*Session, error) {
+	if s, ok := m.devSession(token); ok {
+		return s, nil
+	}
+	if !wellFormedToken(token) {
+		return nil, ErrUnknownSession
+	}
+	hash := hashToken(token)
+	now := m.now()
+	var s *Session
+	var err error
+	if m.loader != nil {
+		s, err = m.loader.LoadSession(ctx, hash, now)
+		if err != nil {
+			err = storeError(err)
+		}
+	} else {
+		s, err = m.get(ctx, storeKey(hash))
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case s == nil:
+		return nil, ErrUnknownSession
+	case !s.validAt(now):
+		return nil, ErrSessionExpired
+	}
+	return m.maybeTouch(ctx, hash, s, now), nil
+}
+
+// maybeTouch pushes s's idle deadline forward if that would move it by at
+// least TouchInterval and no other request of this process already did so.
+func (m *Manager) maybeTouch(ctx context.Context, hash [32]byte, s *Session, now time.Time) *Session {
+	target := now.Add(m.idle)
+	if target.After(s.ExpiresAt) {
+		target = s.ExpiresAt
+	}
+	if target.Sub(s.IdleExpiresAt) < m.touchEvery || !m.touches.claim(hash, target, now, m.touchEvery) {
+		return s
+	}
+	if err := m.touch(ctx, s, target, now); err != nil {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "sessionauth: extending session failed; the request goes on",
+			slog.String("session", s.ID), slog.Any("error", err))
+		return s
+	}
+	t := *s
+	t.IdleExpiresAt = target
+	t.LastUsedAt = now.UTC()
+	return &t
+}
+
+func (m *Manager) touch(ctx context.Context, s *Session, expiry, now time.Time) error {
+	if m.full != nil {
+		return storeError(m.full.Touch(ctx, s.ref.key, expiry))
+	}
+	// A plain scs store can only rewrite the whole record. Read it again
+	// first so that the rewrite loses as little as possible; a concurrent
+	// SetValues can still be lost, which is why SessionStore exists.
+	cur, err := m.get(ctx, s.ref.key)
+	if err != nil || cur == nil {
+		return err
+	}
+	if !expiry.After(cur.IdleExpiresAt) {
+		return nil
+	}
+	cur.IdleExpiresAt = expiry
+	cur.LastUsedAt = now.UTC()
+	return m.rewrite(ctx, cur)
+}
+
+// rewrite stores s's record again under its key, with its current deadlines.
+func (m *Manager) rewrite(ctx context.Context, s *Session) error {
+	rawID, err := base64.RawURLEncoding.DecodeString(s.ID)
+	if err != nil || len(rawID) != sessionIDLen {
+		return fmt.Errorf("%w: session ID", ErrCorruptRecord)
+	}
+	data, err := encodeRecord(s, rawID, s.ref.idle)
+	if err != nil {
+		return err
+	}
+	return m.put(ctx, s.ref.key, s.UserID, data, s.expiry())
+}
+
+// Revoke ends session s at once: its token stops working on the next request
+// of every process that shares the store. Revoking a session that is already
+// gone is not an error.
+func (m *Manager) Revoke(ctx context.Context, s *Session) error {
+	if s == nil || s.ref == nil {
+		return nil // not from a store: the dev session, or a zero Session
+	}
+	return m.delete(ctx, s.ref.key)
+}
+
+// RevokeID ends the session of userID whose ID is sessionID, the form a
+// "sign out that device" request takes. It returns ErrUnknownSession if
+// userID has no such live session, so a user cannot revoke another's.
+func (m *Manager) RevokeID(ctx context.Context, userID, sessionID string) error {
+	sessions, err := m.List(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, s := range sessions {
+		if s.ID == sessionID {
+			return m.delete(ctx, s.ref.key)
+		}
+	}
+	return ErrUnknownSession
+}
+
+// RevokeUser ends every session of userID except keep (none if keep is nil),
+// for "sign out everywhere" and "sign out other devices". It reports how many
+// sessions it ended. Stores that are neither SessionStore nor IterableStore
+// return ErrNotSupported.
+func (m *Manager) RevokeUser(ctx context.Context, userID string, keep *Session) (int, error) {
+	except := ""
+	if keep != nil && keep.ref != nil {
+		except = keep.ref.key
+	}
+	if m.full != nil {
+		n, err := m.full.DeleteUser(ctx, userID, except)
+		return n, storeError(err)
+	}
+	records, err := m.scanUser(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range records {
+		if s.ref.key == except {
+			continue
+		}
+		if err := m.delete(ctx, s.ref.key); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// List returns the live sessions of userID, newest first. Sessions carry no
+// token, so the list is safe to show to the user.
+func (m *Manager) List(ctx context.Context, userID string) ([]*Session, error) {
+	var sessions []*Session
+	if m.full != nil {
+		records, err := m.full.ListUser(ctx, userID)
+		if err != nil {
+			return nil, storeError(err)
+		}
+		for _, r := range records {
+			s, err := DecodeSession(r.Key, r.Data, r.Expiry)
+			if err != nil {
+				m.logCorrupt(ctx, err)
+				continue
+			}
+			sessions = append(sessions, s)
+		}
+	} else {
+		var err error
+		if sessions, err = m.scanUser(ctx, userID); err != nil {
+			return nil, err
+		}
+	}
+	now := m.now()
+	sessions = slices.DeleteFunc(sessions, func(s *Session) bool { return s.UserID != userID || !s.validAt(now) })
+	slices.SortFunc(sessions, func(a, b *Session) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return sessions, nil
+}
+
+// scanUser is List and RevokeUser for a store that only iterates.
+func (m *Manager) scanUser(ctx context.Context, userID string) ([]*Session, error) {
+	it, ok := m.store.(IterableStore)
+	if !ok {
+		return nil, fmt.Errorf("%w: the store can neither list a user's sessions nor iterate", ErrNotSupported)
+	}
+	all, err := it.All()
+	if err != nil {
+		return nil, storeError(err)
+	}
+	var out []*Session
+	for key, data := range all {
+		s, err := DecodeSession(key, data, time.Time{})
+		if err != nil || s.UserID != userID {
+			continue // not ours: an scs application may share the store
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Rotate replaces the token of session s: it returns a new token for the same
+// session (same ID, user, data and deadlines) and the old token stops working.
+// Rotate after a change of privilege, so a token seen before it is worthless.
+// The old token is deleted before the new one is written: if the write
+// fails, the user signs in again rather than keep a token that should be dead.
+func (m *Manager) Rotate(ctx context.Context, s *Session) (string, *Session, error) {
+	if s == nil || s.ref == nil {
+		return "", nil, ErrUnknownSession
+	}
+	data, expiry, found, err := m.getRaw(ctx, s.ref.key)
+	if err != nil {
+		return "", nil, err
+	}
+	if !found {
+		return "", nil, ErrUnknownSession
+	}
+	cur, err := DecodeSession(s.ref.key, data, expiry)
+	if err != nil {
+		return "", nil, err
+	}
+	if !cur.validAt(m.now()) {
+		return "", nil, ErrSessionExpired
+	}
+	token, err := newToken(rand.Reader)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := m.delete(ctx, s.ref.key); err != nil {
+		return "", nil, err
+	}
+	cur.ref = &sessionRef{key: storeKey(hashToken(token)), idle: cur.ref.idle}
+	if err := m.put(ctx, cur.ref.key, cur.UserID, data, cur.expiry()); err != nil {
+		return "", nil, err
+	}
+	return token, cur, nil
+}
+
+// SetValues changes the Values of session s: each key is set to its value,
+// and a key whose value is "" is removed. It re-reads the stored session
+// first and, on a SessionStore, never shortens its expiry, so a concurrent
+// touch is not lost. It returns the updated session.
+func (m *Manager) SetValues(ctx context.Context, s *Session, values map[string]string) (*Session, error) {
+	if s == nil || s.ref == nil {
+		return nil, ErrUnknownSession
+	}
+	cur, err := m.get(ctx, s.ref.key)
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil || !cur.validAt(m.now()) {
+		return nil, ErrUnknownSession
+	}
+	merged := cloneValues(cur.Values)
+	for k, v := range values {
+		if v == "" {
+			delete(merged, k)
+			continue
+		}
+		if merged == nil {
+			merged = make(map[string]string, len(values))
+		}
+		merged[k] = v
+	}
+	cur.Values = merged
+	if err := m.rewrite(ctx, cur); err != nil {
+		return nil, err
+	}
+	return cur, nil
+}
+
+func cloneValues(v map[string]string) map[string]string {
+	if len(v) == 0 {
+		return nil
+	}
+	c := make(map[string]string, len(v))
+	for k, x := range v {
+		c[k] = x
+	}
+	return c
+}
+
+// get returns the decoded session stored under key, nil if there is none. A
+// corrupt record counts as none and is logged.
+func (m *Manager) get(ctx context.Context, key string) (*Session, error) {
+	data, expiry, found, err := m.getRaw(ctx, key)
+	if err != nil || !found {
+		return nil, err
+	}
+	s, err := DecodeSession(key, data, expiry)
+	if err != nil {
+		m.logCorrupt(ctx, err)
+		return nil, nil
+	}
+	return s, nil
+}
+
+func (m *Manager) logCorrupt(ctx context.Context, err error) {
+	m.log.LogAttrs(ctx, slog.LevelError, "sessionauth: unreadable session record treated as absent", slog.Any("error", err))
+}
+
+func (m *Manager) getRaw(ctx context.Context, key string) (data []byte, expiry time.Time, found bool, err error) {
+	switch {
+	case m.full != nil:
+		data, expiry, found, err = m.full.Get(ctx, key)
+	case m.ctx != nil:
+		data, found, err = m.ctx.FindCtx(ctx, key)
+	default:
+		data, found, err = m.store.Find(key)
+	}
+	return data, expiry, found, storeError(err)
+}
+
+func (m *Manager) put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
+	var err error
+	switch {
+	case m.full != nil:
+		err = m.full.Put(ctx, key, userID, data, expiry)
+	case m.ctx != nil:
+		err = m.ctx.CommitCtx(ctx, key, data, expiry)
+	default:
+		err = m.store.Commit(key, data, expiry)
+	}
+	return storeError(err)
+}
+
+func (m *Manager) delete(ctx context.Context, key string) error {
+	if m.ctx != nil {
+		return storeError(m.ctx.DeleteCtx(ctx, key))
+	}
+	return storeError(m.store.Delete(key))
+}
+
+// storeError marks a store failure as ErrUnavailable, keeping the cause.
+func storeError(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// touchLimiter remembers, per session, the idle deadline this process last
+// wrote, so that a burst of concurrent requests on one session writes the
+// store once, not once per request. It only ever suppresses writes: a
+// forgotten entry costs one extra write, never a wrong answer.
+type touchLimiter struct {
+	mu        sync.Mutex
+	last      map[[32]byte]int64 // SHA-256 of token -> deadline written, Unix ns
+	pruneSize int
+}
+
+const minPruneSize = 1024
+
+func (l *touchLimiter) init() {
+	l.last = make(map[[32]byte]int64)
+	l.pruneSize = minPruneSize
+}
+
+// claim reports whether the caller should write target for hash; it records
+// the claim so that other requests within interval of it do not.
+func (l *touchLimiter) claim(hash [32]byte, target, now time.Time, interval time.Duration) bool {
+	t := target.UnixNano()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if prev, ok := l.last[hash]; ok && t-prev < int64(interval) {
+		return false
+	}
+	l.last[hash] = t
+	if len(l.last) >= l.pruneSize {
+		// Entries of sessions whose written deadline has passed are dead
+		// weight; dropping them keeps the map near the live session count.
+		n := now.UnixNano()
+		for h, d := range l.last {
+			if d <= n {
+				delete(l.last, h)
+			}
+		}
+		l.pruneSize = max(minPruneSize, 2*len(l.last))
+	}
+	return true
+}
