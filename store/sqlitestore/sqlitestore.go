@@ -121,7 +121,7 @@ type Store struct {
 	log         *slog.Logger
 	batch       int
 
-	get, listUser, all                     *sql.Stmt // on read
+	get, listUser, all                      *sql.Stmt // on read
 	put, commit, touch, del, delUser, sweep *sql.Stmt // on write
 
 	stopSweep context.CancelFunc
