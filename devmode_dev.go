@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"log/slog"
+	"maps"
 	"time"
 )
 
@@ -18,7 +19,9 @@ const DevMode = true
 const devToken = "test-token"
 
 type devState struct {
-	session *Session
+	session  *Session
+	role     Role            // on projects that projects does not name
+	projects map[string]Role // read-only once New returns
 }
 
 func (m *Manager) initDev(p *DevPrincipal) {
@@ -27,6 +30,11 @@ func (m *Manager) initDev(p *DevPrincipal) {
 		principal = *p
 	}
 	principal.UserID = cmp.Or(principal.UserID, DefaultDevUserID)
+	if principal.Role == NoRole && len(principal.ProjectRoles) == 0 {
+		principal.Role = RoleOwner
+	}
+	m.dev.role = principal.Role
+	m.dev.projects = maps.Clone(principal.ProjectRoles)
 	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	m.dev.session = &Session{
 		ID:            "dev-session",
@@ -38,7 +46,8 @@ func (m *Manager) initDev(p *DevPrincipal) {
 	}
 	m.log.LogAttrs(context.Background(), slog.LevelWarn, "sessionauth: DEVELOPMENT BUILD: the bearer token "+devToken+
 		" authenticates anyone as "+principal.UserID+"; never deploy a binary built with -tags sessionauth_dev",
-		slog.String("user", principal.UserID))
+		slog.String("user", principal.UserID), slog.String("role", principal.Role.String()),
+		slog.Int("projectRoles", len(principal.ProjectRoles)))
 }
 
 func (m *Manager) devSession(token string) (*Session, bool) {
@@ -46,4 +55,19 @@ func (m *Manager) devSession(token string) (*Session, bool) {
 		return m.dev.session, true
 	}
 	return nil, false
+}
+
+// devRole returns the configured role of the development session s on
+// projectID. It reports false for every other session, which the
+// AccessResolver decides. The session is recognised by identity: only
+// devSession hands out this pointer, so no stored or forged session can
+// pass for it.
+func (m *Manager) devRole(s *Session, projectID string) (Role, bool) {
+	if s != m.dev.session || s == nil {
+		return NoRole, false
+	}
+	if r, ok := m.dev.projects[projectID]; ok {
+		return r, true
+	}
+	return m.dev.role, true
 }

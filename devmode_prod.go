@@ -21,3 +21,6 @@ func (m *Manager) initDev(p *DevPrincipal) {
 
 // devSession never matches: the development token is not compiled in.
 func (m *Manager) devSession(string) (*Session, bool) { return nil, false }
+
+// devRole never answers: there is no development session in this build.
+func (m *Manager) devRole(*Session, string) (Role, bool) { return NoRole, false }
