@@ -65,7 +65,6 @@ type scope struct {
 	id  string
 }
 
-
 var _ AccessResolver = (*MemoryAccess)(nil)
 
 // NewMemoryAccess returns an empty MemoryAccess.

@@ -1,7 +1,7 @@
 package sessionauth
 
-// DevPrincipal is the identity that the development token ("Bearer" followed
-// by the token named in the package documentation) stands for in binaries
+// DevPrincipal is the identity that the fixed development token (see
+// "Development token" in the package documentation) stands for in binaries
 // built with the sessionauth_dev build tag. In every other build the token is
 // unknown and a configured DevPrincipal only causes a warning, so the same
 // application code compiles in both builds.
