@@ -106,6 +106,15 @@ func TestMemoryAccessProjectsListsAccessibleProjectsWithEffectiveRoles(t *testin
 	}, a.Projects("u2"))
 	assert.Empty(t, a.Projects("stranger"))
 
+	// A lower project role does not lower the listed role, whatever the
+	// order in which memberships are visited.
+	require.NoError(t, a.SetOrgRole("acme", "u3", sessionauth.RoleAdmin))
+	require.NoError(t, a.SetProjectRole("acme-api", "u3", sessionauth.RoleDeveloper))
+	require.NoError(t, a.SetProjectRole("acme-web", "u3", sessionauth.RoleDeveloper))
+	for _, p := range a.Projects("u3") {
+		assert.Equal(t, sessionauth.RoleAdmin, p.Role, p.ID)
+	}
+
 	// Each listed role is the one Role answers.
 	for _, p := range a.Projects("u1") {
 		assert.Equal(t, p.Role, roleOf(t, a, "u1", p.ID), p.ID)

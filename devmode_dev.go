@@ -50,24 +50,24 @@ func (m *Manager) initDev(p *DevPrincipal) {
 		slog.Int("projectRoles", len(principal.ProjectRoles)))
 }
 
-func (m *Manager) devSession(token string) (*Session, bool) {
+// match returns the development session if token is the development token.
+func (d *devState) match(token string) (*Session, bool) {
 	if len(token) == len(devToken) && subtle.ConstantTimeCompare([]byte(token), []byte(devToken)) == 1 {
-		return m.dev.session, true
+		return d.session, true
 	}
 	return nil, false
 }
 
-// devRole returns the configured role of the development session s on
+// roleOn returns the configured role of the development session s on
 // projectID. It reports false for every other session, which the
-// AccessResolver decides. The session is recognised by identity: only
-// devSession hands out this pointer, so no stored or forged session can
-// pass for it.
-func (m *Manager) devRole(s *Session, projectID string) (Role, bool) {
-	if s != m.dev.session || s == nil {
+// AccessResolver decides. The session is recognised by identity: only match
+// hands out this pointer, so no stored or forged session can pass for it.
+func (d *devState) roleOn(s *Session, projectID string) (Role, bool) {
+	if s != d.session || s == nil {
 		return NoRole, false
 	}
-	if r, ok := m.dev.projects[projectID]; ok {
+	if r, ok := d.projects[projectID]; ok {
 		return r, true
 	}
-	return m.dev.role, true
+	return d.role, true
 }

@@ -202,7 +202,7 @@ func (m *Manager) authorize(ctx context.Context, s *Session, projectID string, r
 	if !validProjectID(projectID) {
 		return NoRole, ErrForbidden
 	}
-	role, isDev := m.devRole(s, projectID)
+	role, isDev := m.dev.roleOn(s, projectID)
 	if !isDev {
 		var err error
 		role, err = m.access.Role(ctx, s.UserID, projectID)
