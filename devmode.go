@@ -10,7 +10,8 @@ package sessionauth
 // those: Config.Access is never asked about it. A developer who reaches for
 // the token wants every endpoint to answer without seeding memberships for a
 // fake user, hence the default of owner everywhere; set Role or ProjectRoles
-// to try the API with less. Values that are not roles grant nothing.
+// to try the API with less. Values that are not roles grant nothing. Role
+// checks still need Config.Access, so that they behave alike in every build.
 type DevPrincipal struct {
 	// UserID is the user the development session belongs to. Set it to a
 	// user of the application's data to see that user's resources.
