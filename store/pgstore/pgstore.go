@@ -117,8 +117,11 @@ ON CONFLICT (key) DO UPDATE SET user_id = NULL, data = excluded.data, expiry = e
 		listUser: r.Replace(`SELECT key, data, expiry FROM $t WHERE user_id = $1 AND expiry > $2`),
 		deleteUser: r.Replace(`WITH d AS (DELETE FROM $t WHERE user_id = $1 AND key <> $2 RETURNING expiry)
 SELECT count(*) FROM d WHERE expiry > $3`),
-		all:   r.Replace(`SELECT key, data FROM $t WHERE expiry > $1`),
-		sweep: r.Replace(`DELETE FROM $t WHERE key IN (SELECT key FROM $t WHERE expiry <= $1 LIMIT ` + fmt.Sprint(sweepBatch) + `)`),
+		all: r.Replace(`SELECT key, data FROM $t WHERE expiry > $1`),
+		// The outer condition is re-checked on a row that a concurrent Put
+		// revived after the subquery picked it, so the sweep skips it.
+		sweep: r.Replace(`DELETE FROM $t WHERE key IN (SELECT key FROM $t WHERE expiry <= $1 LIMIT ` +
+			fmt.Sprint(sweepBatch) + `) AND expiry <= $1`),
 	}
 }
 

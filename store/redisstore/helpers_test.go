@@ -51,16 +51,24 @@ func newClient(tb testing.TB, addr string) *redis.Client {
 
 // uniquePrefix returns a key prefix no other test uses, and deletes its keys
 // when the test ends, so that tests and packages share one server safely.
-func uniquePrefix(tb testing.TB, c *redis.Client) string {
+func uniquePrefix(tb testing.TB, c redis.UniversalClient) string {
 	tb.Helper()
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	prefix := "sessionauth-test-" + hex.EncodeToString(b[:])
 	tb.Cleanup(func() {
 		ctx := context.Background()
-		keys, err := c.Keys(ctx, "{"+prefix+"}*").Result()
-		if err == nil && len(keys) > 0 {
-			c.Del(ctx, keys...)
+		del := func(ctx context.Context, n *redis.Client) error {
+			keys, err := n.Keys(ctx, "{"+prefix+"}*").Result()
+			if err == nil && len(keys) > 0 {
+				err = n.Del(ctx, keys...).Err()
+			}
+			return err
+		}
+		if cc, ok := c.(*redis.ClusterClient); ok {
+			_ = cc.ForEachMaster(ctx, del)
+		} else if n, ok := c.(*redis.Client); ok {
+			_ = del(ctx, n)
 		}
 	})
 	return prefix
