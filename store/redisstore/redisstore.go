@@ -29,9 +29,10 @@
 // # Expiry
 //
 // Redis deletes an expired session by itself: every session key has a TTL,
-// which a touch only moves forward (PEXPIRE ... GT). The TTL is derived from
-// the store's clock (Config.Now) as a duration, so that skew between the
-// application's clock and Redis's cannot make Redis delete a session early.
+// which a touch only moves forward (PEXPIRE ... GT). The TTL is the time left
+// by the store's clock (Config.Now) plus a second, so that neither skew
+// between the application's clock and Redis's nor network latency makes Redis
+// delete a session before it expires.
 // What decides whether a session is live is the exact expiry in the value,
 // checked against Config.Now on every read: a session is dead at its expiry,
 // to the nanosecond, whenever Redis reclaims it.

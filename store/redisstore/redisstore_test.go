@@ -89,12 +89,18 @@ func TestPutNeverShortensALiveSession(t *testing.T) {
 }
 
 // assertTTL checks that Redis will reclaim the session about when it
-// expires: never before (that would sign its user out), and not much after.
+// expires: never before (that would sign its user out), and not long after.
 func assertTTL(t *testing.T, f *fixture, key string, want time.Duration) {
 	t.Helper()
-	ttl, err := f.client.PTTL(context.Background(), f.sessionKey(key)).Result()
+	assertKeyTTL(t, f, f.sessionKey(key), want)
+}
+
+func assertKeyTTL(t *testing.T, f *fixture, redisKey string, want time.Duration) {
+	t.Helper()
+	ttl, err := f.client.PTTL(context.Background(), redisKey).Result()
 	require.NoError(t, err)
-	assert.InDelta(t, want.Milliseconds(), ttl.Milliseconds(), 2000, "Redis TTL %v, want about %v", ttl, want)
+	assert.GreaterOrEqual(t, ttl, want, "Redis must not delete it before it expires")
+	assert.LessOrEqual(t, ttl, want+2*time.Second, "Redis must delete it soon after it expires")
 }
 
 func TestTouchOnlyMovesALiveExpiryForward(t *testing.T) {
@@ -118,9 +124,7 @@ func TestTouchOnlyMovesALiveExpiryForward(t *testing.T) {
 	score, err := f.client.ZScore(ctx, f.indexKey("alice"), key).Result()
 	require.NoError(t, err)
 	assert.Equal(t, float64(t0.Add(2*time.Hour).UnixMilli()+1), score, "the index follows the touch (rounded up to the ms)")
-	idxTTL, err := f.client.PTTL(ctx, f.indexKey("alice")).Result()
-	require.NoError(t, err)
-	assert.InDelta(t, (2 * time.Hour).Milliseconds(), idxTTL.Milliseconds(), 2000, "the index lives as long as its latest member")
+	assertKeyTTL(t, f, f.indexKey("alice"), 2*time.Hour) // the index lives as long as its latest member
 }
 
 func TestTouchIgnoresMissingAndExpiredSessions(t *testing.T) {
@@ -230,9 +234,7 @@ func TestUserIndexLeavesNoGarbage(t *testing.T) {
 		ctx := context.Background()
 		require.NoError(t, f.store.Put(ctx, randomKey(), "alice", []byte("x"), f.clock.Now().Add(3*time.Hour)))
 		require.NoError(t, f.store.Put(ctx, randomKey(), "alice", []byte("x"), f.clock.Now().Add(time.Hour)))
-		ttl, err := f.client.PTTL(ctx, f.indexKey("alice")).Result()
-		require.NoError(t, err)
-		assert.InDelta(t, (3 * time.Hour).Milliseconds(), ttl.Milliseconds(), 2000)
+		assertKeyTTL(t, f, f.indexKey("alice"), 3*time.Hour)
 	})
 
 	t.Run("a Commit over a user's session removes it from the index", func(t *testing.T) {

@@ -19,6 +19,12 @@ import "github.com/redis/go-redis/v9"
 // Lua numbers are doubles, which cannot hold nanoseconds exactly, and Lua
 // string comparison follows the server's locale.
 const luaHelpers = `
+-- slack is added to every TTL, in milliseconds: Redis measures a TTL from
+-- when it runs the command, a little after the store read its clock, and a
+-- touch by a millisecond may lose to that jitter under PEXPIRE GT. The
+-- exact expiry in the value decides; the TTL only has to come no sooner.
+local slack = 1000
+
 local function later(a, b)
   for i = 1, 8 do
     local x, y = string.byte(a, i), string.byte(b, i)
@@ -102,7 +108,7 @@ if not later(exp, now) then
   return 0
 end
 local score = ceilms(exp)
-local ttl = score - divms(now)
+local ttl = score - divms(now) + slack
 if keep then
   redis.call('SET', KEYS[1], v, 'KEEPTTL')
 else
@@ -129,7 +135,7 @@ local old = expiry(v)
 if not later(old, ARGV[2]) or not later(ARGV[1], old) then return 0 end
 redis.call('SETRANGE', KEYS[1], 1, ARGV[1])
 local score = ceilms(ARGV[1])
-local ttl = score - divms(ARGV[2])
+local ttl = score - divms(ARGV[2]) + slack
 redis.call('PEXPIRE', KEYS[1], ttl, 'GT')
 if user ~= '' then
   local idx = ARGV[4] .. user
