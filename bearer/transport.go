@@ -67,9 +67,9 @@ type TokenSource interface {
 // it once with that token; a 401 to the resent request is the caller's
 // answer, so a rejected token never causes a loop.
 //
-// A 401 from a sessionauth server means the request was refused before any
-// handler ran, so resending is safe whatever the method. What can prevent it
-// is the body: a request with no body (GET, HEAD, DELETE...) or with a body
+// A sessionauth server answers 401 from its middleware, before any handler
+// runs, so resending is safe whatever the method; what can prevent it is the
+// body: a request with no body (GET, HEAD, DELETE...) or with a body
 // that GetBody can produce again (http.NewRequest sets GetBody for a
 // *bytes.Buffer, *bytes.Reader or *strings.Reader body) is resent; one whose
 // body was a stream that is now consumed is not. Its 401 goes back to the
