@@ -71,6 +71,7 @@ func TestReopenKeepsSessionsAndSchema(t *testing.T) {
 	var mode string
 	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
 	assert.Equal(t, "wal", mode)
+	assert.Equal(t, 8192, queryInt(t, db, `PRAGMA page_size`), "a new file gets the page size of flat lookups")
 	assert.Zero(t, queryInt(t, db, `PRAGMA user_version`), "user_version is left to the application")
 }
 
