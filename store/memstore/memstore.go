@@ -18,10 +18,11 @@
 package memstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionauth/sessionauth"
@@ -38,27 +39,49 @@ type Config struct {
 
 // Store is an in-memory session store. It is safe for concurrent use. Call
 // Close to stop its sweep goroutine.
+//
+// Authenticating a request (LoadSession, and Get of a Manager's key) takes
+// no lock, so it scales with the cores; writes take turns. Memory: a session
+// costs its encoded record plus about 150 bytes while unused, and its
+// decoded form (a few hundred bytes more, depending on its metadata) from
+// the first request that uses it after a write; see BenchmarkLookup.
 type Store struct {
 	now func() time.Time
 
-	mu    sync.RWMutex
-	items map[string]*entry              // store key -> entry
-	users map[string]map[string]struct{} // user ID -> store keys
+	// hashed holds the records whose key is a lowercase hex SHA-256, keyed
+	// by the 32 bytes. The pointer is read without a lock; mu guards
+	// writing it and the table it points to.
+	hashed atomic.Pointer[table]
+
+	mu         sync.RWMutex
+	count      int                            // entries in the table, expired ones not yet swept included
+	used       int                            // slots of the table holding an entry or a tombstone
+	users      map[string][][32]byte          // user ID -> keys in the table
+	other      map[string]*entry              // every other key (an scs application's) -> entry
+	otherUsers map[string]map[string]struct{} // user ID -> keys in other
 
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
 }
 
-// entry is one stored record. Entries are never modified once published in
-// items: a write replaces the entry, so LoadSession can hand out sess without
-// copying it.
+// entry is one stored record. Entries are never modified once published: a
+// write replaces the entry, so readers need no lock to use one. The one
+// exception is sess, a cache that readers fill.
 type entry struct {
-	data   []byte
-	expiry int64  // Unix ns; the entry is live strictly before it
-	userID string // "" for a record written through the scs interface
-	sess   *sessionauth.Session
+	hash   [32]byte // the key, for entries of the table
+	expiry int64    // Unix ns; the entry is live strictly before it
+	userID string   // "" for a record written through the scs interface
+	data   string   // a string, 8 bytes smaller than a slice: Get copies it out
+	// sess is data decoded, set by the first LoadSession after the write
+	// (undecodable if data is not a session record): the store keeps the
+	// decoded form only of the sessions in use.
+	sess atomic.Pointer[sessionauth.Session]
 }
+
+// undecodable is the cached decoded form of data that is not a session
+// record, such as an scs application's.
+var undecodable = new(sessionauth.Session)
 
 var (
 	_ sessionauth.SessionStore  = (*Store)(nil)
@@ -72,12 +95,14 @@ func New() *Store { return NewWithConfig(Config{}) }
 // NewWithConfig returns a Store configured by cfg.
 func NewWithConfig(cfg Config) *Store {
 	s := &Store{
-		now:   cfg.Now,
-		items: make(map[string]*entry),
-		users: make(map[string]map[string]struct{}),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		now:        cfg.Now,
+		users:      make(map[string][][32]byte),
+		other:      make(map[string]*entry),
+		otherUsers: make(map[string]map[string]struct{}),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}
+	s.hashed.Store(newTable(minTableSize, rand.Uint64()))
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -116,17 +141,46 @@ func (s *Store) sweepLoop(interval time.Duration) {
 }
 
 // Sweep deletes every expired session now and reports how many it deleted.
-// It only frees memory: expired sessions are already invisible.
+// It only frees memory: expired sessions are already invisible. It holds up
+// writes, not reads, while it runs.
 func (s *Store) Sweep() int {
 	now := s.now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	t := s.hashed.Load()
 	n := 0
-	for key, e := range s.items {
-		if e.expiry <= now {
-			s.deleteLocked(key, e)
+	dirty := make(map[string]struct{})
+	for i := range t.slots {
+		if e := t.slots[i].Load(); e != nil && e != tombstone && e.expiry <= now {
+			t.slots[i].Store(tombstone)
+			s.count--
+			if e.userID != "" {
+				dirty[e.userID] = struct{}{}
+			}
 			n++
 		}
+	}
+	// Dropping keys user by user, not one key at a time, keeps a sweep
+	// linear however many sessions a user had.
+	for userID := range dirty {
+		keys := s.users[userID][:0]
+		for _, h := range s.users[userID] {
+			if e := t.find(&h); e != nil && e.userID == userID {
+				keys = append(keys, h)
+			}
+		}
+		s.setUserKeysLocked(userID, keys)
+	}
+	for key, e := range s.other {
+		if e.expiry <= now {
+			s.deleteOtherLocked(key, e)
+			n++
+		}
+	}
+	// Shrink a table that the sweep left mostly empty, and drop the
+	// tombstones of a table that the sweep left cluttered.
+	if size := tableSize(s.count); size < len(t.slots)/4 || (s.used-s.count)*4 > len(t.slots) {
+		s.rehashLocked(size)
 	}
 	return n
 }
@@ -136,42 +190,96 @@ func (s *Store) Sweep() int {
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.items)
+	return s.count + len(s.other)
 }
 
-func (s *Store) live(e *entry, now int64) bool { return e != nil && now < e.expiry }
+// parseKey returns the 32 bytes of key if key is 64 lowercase hex digits,
+// the form of every key a Manager writes. Other keys are kept as strings, so
+// that a key reads back exactly as it was written.
+func parseKey(key string) (h [32]byte, ok bool) {
+	if len(key) != 64 {
+		return h, false
+	}
+	for i := range h {
+		hi, ok1 := hexValue(key[2*i])
+		lo, ok2 := hexValue(key[2*i+1])
+		if !ok1 || !ok2 {
+			return h, false
+		}
+		h[i] = hi<<4 | lo
+	}
+	return h, true
+}
+
+func hexValue(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// lookup returns the entry under key, live or not, or nil.
+func (s *Store) lookup(key string) *entry {
+	if h, ok := parseKey(key); ok {
+		return s.hashed.Load().find(&h)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.other[key]
+}
+
+// lookupLocked is lookup for a holder of mu.
+func (s *Store) lookupLocked(key string) *entry {
+	if h, ok := parseKey(key); ok {
+		return s.hashed.Load().find(&h)
+	}
+	return s.other[key]
+}
+
+func live(e *entry, now int64) bool { return e != nil && now < e.expiry }
 
 // LoadSession implements sessionauth.SessionLoader: the decoded session
-// stored under the hex of hash, or nil. It does not allocate.
+// stored under the hex of hash, or nil. It takes no lock and, but for the
+// first call after a write, which decodes the record, does not allocate.
 func (s *Store) LoadSession(_ context.Context, hash [32]byte, now time.Time) (*sessionauth.Session, error) {
-	var key [64]byte
-	hex.Encode(key[:], hash[:])
-	s.mu.RLock()
-	e := s.items[string(key[:])]
-	s.mu.RUnlock()
-	if !s.live(e, now.UnixNano()) {
+	e := s.hashed.Load().find(&hash)
+	if !live(e, now.UnixNano()) {
 		return nil, nil
 	}
-	if e.sess != nil {
-		return e.sess, nil
+	sess := e.sess.Load()
+	if sess == nil {
+		sess = e.decode()
 	}
-	// Written through the scs interface: decode it on the way out.
-	sess, err := sessionauth.DecodeSession(string(key[:]), e.data, time.Unix(0, e.expiry))
-	if err != nil {
-		return nil, nil
+	if sess == undecodable {
+		return nil, nil // an scs application's record under a hex key
 	}
 	return sess, nil
 }
 
-// Get implements sessionauth.SessionStore.
+// decode decodes e's record and caches the result in e. Concurrent callers
+// may both decode; the first to store wins and all return its session, so
+// every request sees the same *Session until the next write.
+func (e *entry) decode() *sessionauth.Session {
+	sess, err := sessionauth.DecodeSession(hex.EncodeToString(e.hash[:]), []byte(e.data), time.Unix(0, e.expiry))
+	if err != nil {
+		sess = undecodable
+	}
+	if e.sess.CompareAndSwap(nil, sess) {
+		return sess
+	}
+	return e.sess.Load()
+}
+
+// Get implements sessionauth.SessionStore. The data is a copy.
 func (s *Store) Get(_ context.Context, key string) ([]byte, time.Time, bool, error) {
-	s.mu.RLock()
-	e := s.items[key]
-	s.mu.RUnlock()
-	if !s.live(e, s.now().UnixNano()) {
+	e := s.lookup(key)
+	if !live(e, s.now().UnixNano()) {
 		return nil, time.Time{}, false, nil
 	}
-	return e.data, time.Unix(0, e.expiry), true, nil
+	return []byte(e.data), time.Unix(0, e.expiry), true, nil
 }
 
 // Put implements sessionauth.SessionStore: it never shortens the expiry of a
@@ -180,12 +288,10 @@ func (s *Store) Put(_ context.Context, key, userID string, data []byte, expiry t
 	exp := expiry.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old := s.items[key]; s.live(old, s.now().UnixNano()) && old.expiry > exp {
+	if old := s.lookupLocked(key); live(old, s.now().UnixNano()) && old.expiry > exp {
 		exp = old.expiry
 	}
-	e := &entry{data: bytes.Clone(data), expiry: exp, userID: userID}
-	e.sess, _ = sessionauth.DecodeSession(key, e.data, time.Unix(0, exp))
-	s.setLocked(key, e)
+	s.setLocked(key, &entry{data: string(data), expiry: exp, userID: userID})
 	return nil
 }
 
@@ -194,15 +300,11 @@ func (s *Store) Touch(_ context.Context, key string, expiry time.Time) error {
 	exp := expiry.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := s.items[key]
-	if !s.live(old, s.now().UnixNano()) || exp <= old.expiry {
+	old := s.lookupLocked(key)
+	if !live(old, s.now().UnixNano()) || exp <= old.expiry {
 		return nil
 	}
-	e := &entry{data: old.data, expiry: exp, userID: old.userID}
-	if old.sess != nil {
-		e.sess, _ = sessionauth.DecodeSession(key, e.data, time.Unix(0, exp))
-	}
-	s.items[key] = e
+	s.setLocked(key, &entry{data: old.data, expiry: exp, userID: old.userID})
 	return nil
 }
 
@@ -212,29 +314,53 @@ func (s *Store) ListUser(_ context.Context, userID string) ([]sessionauth.Record
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []sessionauth.Record
-	for key := range s.users[userID] {
-		if e := s.items[key]; s.live(e, now) {
-			out = append(out, sessionauth.Record{Key: key, Data: e.data, Expiry: time.Unix(0, e.expiry)})
+	t := s.hashed.Load()
+	for _, h := range s.users[userID] {
+		if e := t.find(&h); live(e, now) {
+			out = append(out, record(hex.EncodeToString(h[:]), e))
+		}
+	}
+	for key := range s.otherUsers[userID] {
+		if e := s.other[key]; live(e, now) {
+			out = append(out, record(key, e))
 		}
 	}
 	return out, nil
 }
 
+func record(key string, e *entry) sessionauth.Record {
+	return sessionauth.Record{Key: key, Data: []byte(e.data), Expiry: time.Unix(0, e.expiry)}
+}
+
 // DeleteUser implements sessionauth.SessionStore.
 func (s *Store) DeleteUser(_ context.Context, userID, except string) (int, error) {
 	now := s.now().UnixNano()
+	keep, keepHashed := parseKey(except)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for key := range s.users[userID] {
+	if keys, ok := s.users[userID]; ok {
+		var kept [][32]byte
+		for _, h := range keys {
+			if keepHashed && h == keep {
+				kept = append(kept, h)
+				continue
+			}
+			if e := s.deleteHashedLocked(&h); live(e, now) {
+				n++
+			}
+		}
+		s.setUserKeysLocked(userID, kept)
+	}
+	for key := range s.otherUsers[userID] {
 		if key == except {
 			continue
 		}
-		e := s.items[key]
-		if s.live(e, now) {
+		e := s.other[key]
+		if live(e, now) {
 			n++
 		}
-		s.deleteLocked(key, e)
+		s.deleteOtherLocked(key, e)
 	}
 	return n, nil
 }
@@ -256,7 +382,7 @@ func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
 func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.setLocked(key, &entry{data: bytes.Clone(data), expiry: expiry.UnixNano()})
+	s.setLocked(key, &entry{data: string(data), expiry: expiry.UnixNano()})
 	return nil
 }
 
@@ -269,8 +395,12 @@ func (s *Store) CommitCtx(_ context.Context, key string, data []byte, expiry tim
 func (s *Store) Delete(key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.items[key]; ok {
-		s.deleteLocked(key, e)
+	if h, ok := parseKey(key); ok {
+		if e := s.deleteHashedLocked(&h); e != nil {
+			s.unindexLocked(e.userID, &h)
+		}
+	} else if e, ok := s.other[key]; ok {
+		s.deleteOtherLocked(key, e)
 	}
 	return nil
 }
@@ -284,9 +414,15 @@ func (s *Store) All() (map[string][]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make(map[string][]byte)
-	for key, e := range s.items {
-		if s.live(e, now) {
-			out[key] = e.data
+	t := s.hashed.Load()
+	for i := range t.slots {
+		if e := t.slots[i].Load(); e != nil && e != tombstone && live(e, now) {
+			out[hex.EncodeToString(e.hash[:])] = []byte(e.data)
+		}
+	}
+	for key, e := range s.other {
+		if live(e, now) {
+			out[key] = []byte(e.data)
 		}
 	}
 	return out, nil
@@ -294,37 +430,3 @@ func (s *Store) All() (map[string][]byte, error) {
 
 // AllCtx implements scs.IterableCtxStore.
 func (s *Store) AllCtx(context.Context) (map[string][]byte, error) { return s.All() }
-
-func (s *Store) setLocked(key string, e *entry) {
-	if old, ok := s.items[key]; ok && old.userID != e.userID {
-		s.unindexLocked(key, old.userID)
-	}
-	s.items[key] = e
-	if e.userID != "" {
-		keys := s.users[e.userID]
-		if keys == nil {
-			keys = make(map[string]struct{})
-			s.users[e.userID] = keys
-		}
-		keys[key] = struct{}{}
-	}
-}
-
-func (s *Store) deleteLocked(key string, e *entry) {
-	delete(s.items, key)
-	if e != nil {
-		s.unindexLocked(key, e.userID)
-	}
-}
-
-func (s *Store) unindexLocked(key, userID string) {
-	if userID == "" {
-		return
-	}
-	if keys := s.users[userID]; keys != nil {
-		delete(keys, key)
-		if len(keys) == 0 {
-			delete(s.users, userID)
-		}
-	}
-}

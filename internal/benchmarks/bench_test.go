@@ -1,0 +1,218 @@
+package benchmarks_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	scsmemstore "github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/store/memstore"
+	"github.com/sessionauth/sessionauth/store/sqlitestore"
+)
+
+const (
+	benchUser    = "user-1"
+	benchProject = "project-1"
+)
+
+// BenchmarkRequest measures one authenticated GET per operation: a fresh
+// httptest.ResponseRecorder, a prepared *http.Request carrying the credential,
+// the middleware under test and a handler that reads the session and answers
+// 204. Sub-benchmarks:
+//
+//   - bare: the same recorder and the same handler, without middleware; the
+//     prepared request's context already carries the session. It is the
+//     floor: every other figure minus this one is what authentication costs.
+//   - memstore, sqlitestore: Manager.Require on the store.
+//   - memstore+role: RequireRole(RoleDeveloper) on a MemoryAccess, alone
+//     (it authenticates the request itself).
+//   - scs: github.com/alexedwards/scs/v2 LoadAndSave on its memstore with
+//     IdleTimeout set and the session in a cookie: the baseline users compare
+//     with. The handler reads a string from the scs session.
+//   - memstore-parallel, sqlitestore-parallel: Require with b.RunParallel,
+//     GOMAXPROCS goroutines sharing one session.
+//
+// The clock is the real one and the default TouchInterval (one minute) is
+// far longer than a run, so these figures are of requests that do not write
+// the store; BenchmarkTouchWrites counts the writes. The Redis and PostgreSQL
+// figures come from BenchmarkRequest in store/redisstore and store/pgstore,
+// which need their servers.
+func BenchmarkRequest(b *testing.B) {
+	b.Run("bare", func(b *testing.B) {
+		h, failures := sessionHandler()
+		req := newRequest("")
+		req = req.WithContext(sessionauth.NewContext(req.Context(), &sessionauth.Session{UserID: benchUser}))
+		runSerial(b, h, req, failures)
+	})
+	b.Run("memstore", func(b *testing.B) {
+		m, token := newMemstoreManager(b, nil)
+		h, failures := sessionHandler()
+		runSerial(b, m.Require(h), newRequest(token), failures)
+	})
+	b.Run("memstore+role", func(b *testing.B) {
+		access := sessionauth.NewMemoryAccess()
+		must(b, access.AddOrganization("org-1", "Org"))
+		must(b, access.AddProject(benchProject, "Project", "org-1"))
+		must(b, access.SetProjectRole(benchProject, benchUser, sessionauth.RoleDeveloper))
+		m, token := newMemstoreManager(b, access)
+		h, failures := sessionHandler()
+		req := newRequest(token)
+		req.SetPathValue("projectID", benchProject)
+		rr := m.RequireRole(sessionauth.RoleDeveloper, sessionauth.ProjectFromPath("projectID"))
+		runSerial(b, rr(h), req, failures)
+	})
+	b.Run("memstore-parallel", func(b *testing.B) {
+		m, token := newMemstoreManager(b, nil)
+		h, failures := sessionHandler()
+		runParallel(b, m.Require(h), newRequest(token), failures)
+	})
+	b.Run("sqlitestore", func(b *testing.B) {
+		m, token := newSQLiteManager(b)
+		h, failures := sessionHandler()
+		runSerial(b, m.Require(h), newRequest(token), failures)
+	})
+	b.Run("sqlitestore-parallel", func(b *testing.B) {
+		m, token := newSQLiteManager(b)
+		h, failures := sessionHandler()
+		runParallel(b, m.Require(h), newRequest(token), failures)
+	})
+	b.Run("scs", func(b *testing.B) {
+		h, req, failures := newSCS(b)
+		runSerial(b, h, req, failures)
+	})
+}
+
+// sessionHandler is the handler of every sub-benchmark but scs: it reads the
+// session and answers 204, counting the requests that came without the
+// expected session.
+func sessionHandler() (http.Handler, *atomic.Int64) {
+	var failures atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := sessionauth.FromContext(r.Context())
+		if !ok || s.UserID != benchUser {
+			failures.Add(1)
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}), &failures
+}
+
+// newRequest is the prepared GET, with token as its bearer credential.
+func newRequest(token string) *http.Request {
+	req := httptest.NewRequest(http.MethodGet, "/projects/"+benchProject, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
+
+func runSerial(b *testing.B, h http.Handler, req *http.Request, failures *atomic.Int64) {
+	b.ReportAllocs()
+	var rec *httptest.ResponseRecorder
+	for b.Loop() {
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+	}
+	if n := failures.Load(); n > 0 || rec.Code != http.StatusNoContent {
+		b.Fatalf("%d requests without the session; last status %d", n, rec.Code)
+	}
+}
+
+func runParallel(b *testing.B, h http.Handler, req *http.Request, failures *atomic.Int64) {
+	b.ReportAllocs()
+	var rejected atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusNoContent {
+				rejected.Add(1)
+			}
+		}
+	})
+	if n, r := failures.Load(), rejected.Load(); n > 0 || r > 0 {
+		b.Fatalf("%d requests without the session, %d rejected", n, r)
+	}
+}
+
+// newMemstoreManager returns a Manager on a fresh memstore and the token of
+// one session of benchUser.
+func newMemstoreManager(b *testing.B, access sessionauth.AccessResolver) (*sessionauth.Manager, string) {
+	store := memstore.New()
+	b.Cleanup(func() { _ = store.Close() })
+	return newManager(b, sessionauth.Config{Store: store, Access: access})
+}
+
+// newSQLiteManager returns a Manager on a fresh SQLite file (WAL, as New
+// opens it) and the token of one session of benchUser, read once so that
+// the benchmark starts warm.
+func newSQLiteManager(b *testing.B) (*sessionauth.Manager, string) {
+	store, err := sqlitestore.New(filepath.Join(b.TempDir(), "sessions.db"), sqlitestore.Config{})
+	must(b, err)
+	b.Cleanup(func() { _ = store.Close() })
+	m, token := newManager(b, sessionauth.Config{Store: store})
+	_, err = m.Authenticate(context.Background(), token)
+	must(b, err)
+	return m, token
+}
+
+func newManager(b *testing.B, cfg sessionauth.Config) (*sessionauth.Manager, string) {
+	m, err := sessionauth.New(cfg)
+	must(b, err)
+	token, _, err := m.Create(context.Background(), benchUser, benchMetadata)
+	must(b, err)
+	return m, token
+}
+
+// benchMetadata is what a session created by a command-line client carries.
+var benchMetadata = sessionauth.Metadata{IP: "192.0.2.10", UserAgent: "curl/8.5.0"}
+
+// newSCS returns LoadAndSave on an scs SessionManager with its memstore and
+// IdleTimeout set, a handler reading the user from the scs session, and a
+// request carrying the cookie of a session that holds it.
+func newSCS(b *testing.B) (http.Handler, *http.Request, *atomic.Int64) {
+	store := scsmemstore.NewWithCleanupInterval(time.Minute)
+	b.Cleanup(store.StopCleanup)
+	sm := scs.New()
+	sm.Store = store
+	sm.IdleTimeout = sessionauth.DefaultIdleTimeout
+	sm.Lifetime = sessionauth.DefaultLifetime
+
+	signIn := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "userID", benchUser)
+	}))
+	rec := httptest.NewRecorder()
+	signIn.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/auth/sign-in", nil))
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		b.Fatalf("scs sign-in set %d cookies", len(cookies))
+	}
+
+	var failures atomic.Int64
+	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sm.GetString(r.Context(), "userID") != benchUser {
+			failures.Add(1)
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	req := newRequest("")
+	req.AddCookie(cookies[0])
+	return h, req, &failures
+}
+
+func must(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
