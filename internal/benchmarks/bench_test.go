@@ -47,14 +47,14 @@ const (
 func BenchmarkRequest(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		h, failures := sessionHandler()
-		req := newRequest("")
+		req := newRequest(b, "")
 		req = req.WithContext(sessionauth.NewContext(req.Context(), &sessionauth.Session{UserID: benchUser}))
 		runSerial(b, h, req, failures)
 	})
 	b.Run("memstore", func(b *testing.B) {
 		m, token := newMemstoreManager(b, nil)
 		h, failures := sessionHandler()
-		runSerial(b, m.Require(h), newRequest(token), failures)
+		runSerial(b, m.Require(h), newRequest(b, token), failures)
 	})
 	b.Run("memstore+role", func(b *testing.B) {
 		access := sessionauth.NewMemoryAccess()
@@ -63,7 +63,7 @@ func BenchmarkRequest(b *testing.B) {
 		must(b, access.SetProjectRole(benchProject, benchUser, sessionauth.RoleDeveloper))
 		m, token := newMemstoreManager(b, access)
 		h, failures := sessionHandler()
-		req := newRequest(token)
+		req := newRequest(b, token)
 		req.SetPathValue("projectID", benchProject)
 		rr := m.RequireRole(sessionauth.RoleDeveloper, sessionauth.ProjectFromPath("projectID"))
 		runSerial(b, rr(h), req, failures)
@@ -71,17 +71,17 @@ func BenchmarkRequest(b *testing.B) {
 	b.Run("memstore-parallel", func(b *testing.B) {
 		m, token := newMemstoreManager(b, nil)
 		h, failures := sessionHandler()
-		runParallel(b, m.Require(h), newRequest(token), failures)
+		runParallel(b, m.Require(h), newRequest(b, token), failures)
 	})
 	b.Run("sqlitestore", func(b *testing.B) {
 		m, token := newSQLiteManager(b)
 		h, failures := sessionHandler()
-		runSerial(b, m.Require(h), newRequest(token), failures)
+		runSerial(b, m.Require(h), newRequest(b, token), failures)
 	})
 	b.Run("sqlitestore-parallel", func(b *testing.B) {
 		m, token := newSQLiteManager(b)
 		h, failures := sessionHandler()
-		runParallel(b, m.Require(h), newRequest(token), failures)
+		runParallel(b, m.Require(h), newRequest(b, token), failures)
 	})
 	b.Run("scs", func(b *testing.B) {
 		h, req, failures := newSCS(b)
@@ -105,9 +105,13 @@ func sessionHandler() (http.Handler, *atomic.Int64) {
 	}), &failures
 }
 
-// newRequest is the prepared GET, with token as its bearer credential.
-func newRequest(token string) *http.Request {
-	req := httptest.NewRequest(http.MethodGet, "/projects/"+benchProject, nil)
+// newRequest is the prepared GET, with token as its bearer credential. Its
+// context can be cancelled, as the context net/http.Server gives every
+// request can: a store that honours cancellation pays for it here.
+func newRequest(b *testing.B, token string) *http.Request {
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/projects/"+benchProject, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -205,7 +209,7 @@ func newSCS(b *testing.B) (http.Handler, *http.Request, *atomic.Int64) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	req := newRequest("")
+	req := newRequest(b, "")
 	req.AddCookie(cookies[0])
 	return h, req, &failures
 }

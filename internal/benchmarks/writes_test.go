@@ -60,7 +60,7 @@ func benchmarkTouchWrites(b *testing.B, newStore func(now func() time.Time) sess
 	for b.Loop() {
 		token, _, err := m.Create(context.Background(), benchUser, benchMetadata)
 		must(b, err)
-		req := newRequest(token)
+		req := newRequest(b, token)
 		before := counter.Load()
 		for range touchRequests {
 			clock.Add(int64(touchStep))
