@@ -362,12 +362,17 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Session, err
 // maybeTouch pushes s's idle deadline forward if that would move it by at
 // least TouchInterval and no other request of this process already did so.
 func (m *Manager) maybeTouch(ctx context.Context, hash [32]byte, s *Session, now time.Time) *Session {
-	target := now.Add(m.idle)
+	// Decide on the uncapped deadline: near the absolute deadline the capped
+	// one moves by less than TouchInterval, and skipping that last touch
+	// would end a session in use before its Lifetime.
+	want := now.Add(m.idle)
+	if want.Sub(s.IdleExpiresAt) < m.touchEvery || !s.IdleExpiresAt.Before(s.ExpiresAt) ||
+		!m.touches.claim(hash, want, now, m.touchEvery) {
+		return s
+	}
+	target := want
 	if target.After(s.ExpiresAt) {
 		target = s.ExpiresAt
-	}
-	if target.Sub(s.IdleExpiresAt) < m.touchEvery || !m.touches.claim(hash, target, now, m.touchEvery) {
-		return s
 	}
 	if err := m.touch(ctx, s, target, now); err != nil {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "sessionauth: extending session failed; the request goes on",
