@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/sessionauth/sessionauth"
 	"github.com/sessionauth/sessionauth/store/memstore"
@@ -860,4 +862,111 @@ func TestRotateRefusesExpiredSession(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, http.StatusUnauthorized, sessionauth.StatusCode(err))
 	assertRejected(t, h, token)
+}
+
+// Run under -race: sign-ins, requests, revocations and expiry sweeps on one
+// session at once. Every answer is 200 or 401 (never 503, never a panic),
+// and once a revocation has returned, no request started after it passes.
+func TestConcurrentCreateAuthenticateRevokeSweepOnOneSession(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	clock := newStepClock()
+	// A real sweep goroutine on a short real-time ticker, plus explicit
+	// sweeps: both race the requests.
+	mem := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: time.Millisecond})
+	m, err := sessionauth.New(sessionauth.Config{
+		Store: mem, Now: clock.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute,
+		Logger: slog.New(slog.NewTextHandler(&lockedBuffer{}, nil)),
+	})
+	require.NoError(t, err)
+	protected := m.Require(userHandler)
+	// Sessions that expire during the run, for the sweeps to reclaim.
+	for range 50 {
+		_, _, err := m.Create(context.Background(), "alice", sessionauth.Metadata{})
+		require.NoError(t, err)
+	}
+	clock.Advance(29 * time.Minute)
+	token, shared, err := m.Create(context.Background(), "alice", sessionauth.Metadata{})
+	require.NoError(t, err)
+
+	var revoked atomic.Bool
+	var authenticators atomic.Int64
+	var ok200, ok401 atomic.Int64
+	check := func(name string, f func()) func() {
+		return func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s panicked: %v", name, p)
+				}
+			}()
+			f()
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		authenticators.Add(1)
+		wg.Go(check("authenticate", func() {
+			defer authenticators.Add(-1)
+			for range 300 {
+				after := revoked.Load()
+				switch code := do(protected, "Bearer "+token).Code; {
+				case code == http.StatusOK && after:
+					t.Errorf("200 after the session was revoked")
+				case code == http.StatusOK:
+					ok200.Add(1)
+				case code == http.StatusUnauthorized:
+					ok401.Add(1)
+				default:
+					t.Errorf("status %d", code)
+				}
+			}
+		}))
+	}
+	wg.Go(check("create", func() {
+		for range 200 {
+			tok, s, err := m.Create(context.Background(), "alice", sessionauth.Metadata{})
+			if err != nil {
+				t.Errorf("create: %v", err)
+				return
+			}
+			if code := do(protected, "Bearer "+tok).Code; code != http.StatusOK && code != http.StatusUnauthorized {
+				t.Errorf("new session: status %d", code)
+			}
+			if _, err := m.List(context.Background(), "alice"); err != nil {
+				t.Errorf("list: %v", err)
+			}
+			if s.UserID != "alice" {
+				t.Errorf("user %q", s.UserID)
+			}
+		}
+	}))
+	wg.Go(check("revoke", func() {
+		for ok200.Load() < 50 && authenticators.Load() > 0 {
+			runtime.Gosched()
+		}
+		if err := m.Revoke(context.Background(), shared); err != nil {
+			t.Errorf("revoke: %v", err)
+		}
+		revoked.Store(true)
+		if _, err := m.RevokeUser(context.Background(), "alice", nil); err != nil {
+			t.Errorf("revoke user: %v", err)
+		}
+	}))
+	wg.Go(check("sweep", func() {
+		// 200 steps of 5 s: the planted sessions expire a minute in, and
+		// the shared one, touched or not, outlives the run.
+		for range 200 {
+			clock.Advance(5 * time.Second)
+			mem.Sweep()
+		}
+	}))
+	wg.Wait()
+	require.NoError(t, mem.Close())
+
+	assert.GreaterOrEqual(t, ok200.Load(), int64(50))
+	assert.Positive(t, ok401.Load())
+	live, err := m.List(context.Background(), "alice")
+	require.NoError(t, err)
+	assert.Equal(t, len(live), mem.Len(), "the sweeps reclaimed every expired session")
+	assert.Equal(t, http.StatusUnauthorized, do(protected, "Bearer "+token).Code)
+	goleak.VerifyNone(t, before)
 }
