@@ -146,6 +146,13 @@ func TestNoTokenOrStoreKeyInLogsOrErrorStrings(t *testing.T) {
 				h.spy.failReads.Store(true) // outage: errors and 503s
 				require.Equal(t, http.StatusServiceUnavailable, get(tokens[0]))
 				require.Equal(t, http.StatusServiceUnavailable, do(h.m.Optional(userHandler), "Bearer "+tokens[2]).Code)
+				// A client that also puts its token in the URL: the failure
+				// log names the request, but not its query.
+				inURL := httptest.NewRequest(http.MethodGet, "/projects?access_token="+tokens[1], nil)
+				inURL.Header.Set("Authorization", "Bearer "+tokens[1])
+				w := httptest.NewRecorder()
+				h.m.Require(userHandler).ServeHTTP(w, inURL)
+				require.Equal(t, http.StatusServiceUnavailable, w.Code)
 				_, err := h.m.Authenticate(ctx, tokens[0])
 				note(err)
 				_, err = h.m.List(ctx, "alice")
