@@ -38,6 +38,15 @@
 // do not provide). Processes on several machines need a shared server
 // instead: see the redisstore and pgstore packages.
 //
+// # Performance
+//
+// A lookup is one search of a B-tree keyed by the token hash. New creates
+// files with 8 KiB pages, so that the tree of a million sessions is three
+// levels deep, and maps the file into the read connections' memory
+// (Config.MmapSize), so that visiting a page needs no system call: a lookup
+// among a million sessions costs 1.3 to 1.5 times one among a thousand
+// (BenchmarkLookup).
+//
 // # Schema
 //
 // Sessions live in the table sessionauth_sessions, keyed by the hex SHA-256
@@ -82,6 +91,15 @@ type Config struct {
 	// seconds.
 	BusyTimeout time.Duration
 
+	// MmapSize is how many bytes of the file the read connections map
+	// into memory (PRAGMA mmap_size): a lookup then reads the pages it
+	// visits without a system call, which keeps a lookup among a million
+	// sessions within a small factor of one among a thousand. The cost: an
+	// I/O error under a mapped page crashes the process instead of failing
+	// the call; a negative value turns mapping off. Only New applies it.
+	// Default: 1 GiB, about two million sessions.
+	MmapSize int64
+
 	// MaxReadConns bounds the read connections New opens. Only New applies
 	// it. Default: GOMAXPROCS, at least 4.
 	MaxReadConns int
@@ -110,7 +128,13 @@ const (
 	DefaultBusyTimeout   = 5 * time.Second
 	DefaultSweepInterval = 5 * time.Minute
 	DefaultSweepBatch    = 1000
+	DefaultMmapSize      = 1 << 30
 )
+
+// pageSize is the page size of a file New creates. Twice SQLite's default:
+// the B-tree of a million sessions is then three levels deep instead of
+// four, for writes that are each a few kilobytes larger.
+const pageSize = 8192
 
 // Store is a session store on a SQLite database. It is safe for concurrent
 // use. Call Close to stop its sweep and close what it opened.
@@ -147,14 +171,23 @@ func New(path string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: database path: %w", err)
 	}
-	busy := "busy_timeout(" + strconv.FormatInt(cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout).Milliseconds(), 10) + ")"
+	busy := strconv.FormatInt(cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout).Milliseconds(), 10)
+	mmap := cmp.Or(cfg.MmapSize, DefaultMmapSize)
+	if mmap < 0 {
+		mmap = 0
+	}
 
 	// One write connection: the Store's writes queue for it in Go, and
 	// _txlock=immediate makes any transaction take the write lock up
-	// front rather than fail to upgrade a read lock.
+	// front rather than fail to upgrade a read lock. The driver runs the
+	// _pragma list before _journal_mode, as it must: the page size of a
+	// new file can no longer change once it is in WAL mode.
 	write, err := sql.Open("sqlite", dsn(abs, url.Values{
-		"_pragma": {busy, "journal_mode(WAL)", "synchronous(FULL)"},
-		"_txlock": {"immediate"},
+		"_busy_timeout": {busy},
+		"_pragma":       {"page_size(" + strconv.Itoa(pageSize) + ")"},
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {"FULL"},
+		"_txlock":       {"immediate"},
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: opening the database: %w", err)
@@ -174,7 +207,11 @@ func New(path string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 
-	read, err := sql.Open("sqlite", dsn(abs, url.Values{"_pragma": {busy, "query_only(1)"}}))
+	read, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"_busy_timeout": {busy},
+		"_pragma":       {"mmap_size(" + strconv.FormatInt(mmap, 10) + ")"},
+		"_query_only":   {"1"},
+	}))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlitestore: opening the database: %w", err)
@@ -198,7 +235,7 @@ func New(path string, cfg Config) (*Store, error) {
 // "sqlite" driver of modernc.org/sqlite, creating or upgrading its schema. It
 // uses db as configured, for reads and writes alike: for the guarantees of
 // New, open it in WAL mode with a busy timeout, for example with the DSN
-// "file:app.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate".
+// "file:app.db?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate".
 // Close leaves db open.
 func NewFromDB(db *sql.DB, cfg Config) (*Store, error) {
 	if db == nil {
