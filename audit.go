@@ -27,7 +27,11 @@ const (
 	// EventSessionExpired: a request presented the token of a session whose
 	// idle or absolute deadline had passed and was refused. It is the
 	// authentication failure of Reason ReasonExpired, a kind of its own
-	// because, unlike the others, it names the session and its user. Info.
+	// because, unlike the others, it names the session and its user. Stores
+	// hide a session once it expires by their own clock, so the Manager
+	// sees, and reports, an expired session only while the store still
+	// returns it (its clock behind the Manager's, or a store that keeps
+	// expired records); later, the token is ReasonUnknown. Info.
 	EventSessionExpired EventKind = "session_expired"
 	// EventAuthFailed: a request was refused for Reason ReasonMissing,
 	// ReasonMalformed or ReasonUnknown. Debug: scanners and clients
