@@ -28,3 +28,13 @@ go test -race -count=1 ./...
 
 step "go test -race -tags sessionauth_dev"
 go test -race -count=1 -tags sessionauth_dev ./...
+
+# --- fuzz (owned by the hardening work; keep this block together) ---
+# Each native fuzz target runs for a short fixed time on top of its seed
+# corpus and testdata/fuzz, which the plain test runs above already replay.
+# FUZZTIME overrides the time per target.
+for target in FuzzParseBearer FuzzDecodeSession; do
+	step "fuzz $target for ${FUZZTIME:-10s}"
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-10s}" .
+done
+# --- end fuzz ---
