@@ -164,7 +164,9 @@ func (m *Manager) Optional(next http.Handler) http.Handler {
 }
 
 // AuthenticateRequest authenticates the bearer token of r, as Require does,
-// for code that is not middleware.
+// for code that is not middleware. It reports failures as audit events, but
+// not a missing token (only the caller knows whether that is one) nor a
+// store failure (pass it to Error, which reports it).
 func (m *Manager) AuthenticateRequest(r *http.Request) (*Session, error) {
 	return m.authenticateRequest(r)
 }
