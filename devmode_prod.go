@@ -11,6 +11,7 @@ import (
 // it was built without the sessionauth_dev tag.
 const DevMode = false
 
+// devState is empty: this build has no development session.
 type devState struct{}
 
 func (m *Manager) initDev(p *DevPrincipal) {
@@ -19,5 +20,8 @@ func (m *Manager) initDev(p *DevPrincipal) {
 	}
 }
 
-// devSession never matches: the development token is not compiled in.
-func (m *Manager) devSession(string) (*Session, bool) { return nil, false }
+// match never matches: the development token is not compiled in.
+func (devState) match(string) (*Session, bool) { return nil, false }
+
+// roleOn never answers: no session is the development session.
+func (devState) roleOn(*Session, string) (Role, bool) { return NoRole, false }

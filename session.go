@@ -208,6 +208,11 @@ type Config struct {
 	// binaries built with the sessionauth_dev build tag; it has no effect
 	// in any other build. Default: see DevPrincipal.
 	DevPrincipal *DevPrincipal
+
+	// Access tells which role a user holds on a project, for Authorize and
+	// RequireRole, which ask it on every request. Default: none; RequireRole
+	// then panics and Authorize fails.
+	Access AccessResolver
 }
 
 // Defaults of Config.
@@ -237,6 +242,7 @@ type Manager struct {
 
 	touches touchLimiter
 	dev     devState
+	access  AccessResolver
 }
 
 // New returns a Manager for cfg, or an error if cfg is inconsistent.
@@ -251,6 +257,7 @@ func New(cfg Config) (*Manager, error) {
 		log:          cfg.Logger,
 		now:          cfg.Now,
 		errorHandler: cfg.ErrorHandler,
+		access:       cfg.Access,
 	}
 	m.touchEvery = cfg.TouchInterval
 	if m.touchEvery == 0 {

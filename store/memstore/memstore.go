@@ -42,7 +42,7 @@ type Store struct {
 	now func() time.Time
 
 	mu    sync.RWMutex
-	items map[string]*entry            // store key -> entry
+	items map[string]*entry              // store key -> entry
 	users map[string]map[string]struct{} // user ID -> store keys
 
 	stop      chan struct{}
