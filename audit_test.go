@@ -204,7 +204,12 @@ func newAuditServer(t *testing.T) *auditServer {
 	storeNow := func() time.Time { return a.clock.Now().Add(-time.Duration(a.storeLag.Load())) }
 	mem := memstore.NewWithConfig(memstore.Config{Now: storeNow, SweepInterval: -1})
 	a.store = newFaultStore(mem)
+	access := sessionauth.NewMemoryAccess()
+	require.NoError(t, access.AddOrganization("acme", "Acme"))
+	require.NoError(t, access.AddProject("p-1", "Rockets", "acme"))
+	require.NoError(t, access.SetProjectRole("p-1", "bob", sessionauth.RoleDeveloper))
 	m, err := sessionauth.New(sessionauth.Config{
+		Access:        access,
 		Store:         a.store,
 		IdleTimeout:   30 * time.Minute,
 		Lifetime:      12 * time.Hour,
@@ -264,11 +269,14 @@ func newAuditServer(t *testing.T) *auditServer {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})))
-	mux.Handle("GET /projects/{id}", m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Stands in for the role check, which denies everything here.
-		s, _ := sessionauth.FromContext(r.Context())
-		sessionauth.ReportAccessDenied(m, r.Context(), r, s, r.PathValue("id"), "admin")
-		m.Error(w, r, sessionauth.ErrForbidden)
+	mux.Handle("DELETE /projects/{id}", m.RequireRole(sessionauth.RoleAdmin, sessionauth.ProjectFromPath("id"))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })))
+	mux.Handle("POST /projects/{id}/keys", m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := m.Authorize(r.Context(), r.PathValue("id"), sessionauth.RoleOwner); err != nil {
+			m.Error(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
 	})))
 	a.Server = httptest.NewServer(mux)
 	t.Cleanup(a.Close)
@@ -365,8 +373,10 @@ func TestAuditTrailOfAFullScenario(t *testing.T) {
 	status, _ = a.do(t, "POST", "/sign-out", rotated)
 	require.Equal(t, http.StatusNoContent, status)
 
-	status, _ = a.do(t, "GET", "/projects/p-1", bob2)
-	require.Equal(t, http.StatusForbidden, status)
+	status, _ = a.do(t, "DELETE", "/projects/p-1", bob2)
+	require.Equal(t, http.StatusForbidden, status, "developer, not admin")
+	status, _ = a.do(t, "POST", "/projects/"+strings.Repeat("x", 300)+"/keys", bob2)
+	require.Equal(t, http.StatusForbidden, status, "no such project")
 
 	status, _ = a.do(t, "GET", "/me", "")
 	require.Equal(t, http.StatusUnauthorized, status)
@@ -408,11 +418,16 @@ func TestAuditTrailOfAFullScenario(t *testing.T) {
 		assert.Equal(t, created[3].SessionID, users[0].SessionID, "the session kept")
 	}
 	denied := a.events.ofKind(sessionauth.EventAccessDenied)
-	if assert.Len(t, denied, 1) {
+	if assert.Len(t, denied, 2) {
 		assert.Equal(t, sessionauth.Event{
 			Kind: sessionauth.EventAccessDenied, Time: denied[0].Time, SessionID: created[3].SessionID, UserID: "bob",
-			ProjectID: "p-1", Role: "admin", Method: "GET", Path: "/projects/p-1", RemoteAddr: denied[0].RemoteAddr,
-		}, denied[0])
+			ProjectID: "p-1", Role: "admin", Method: "DELETE", Path: "/projects/p-1", RemoteAddr: denied[0].RemoteAddr,
+		}, denied[0], "RequireRole reports the request")
+		assert.NotEmpty(t, denied[0].RemoteAddr)
+		assert.Equal(t, sessionauth.Event{
+			Kind: sessionauth.EventAccessDenied, Time: denied[1].Time, SessionID: created[3].SessionID, UserID: "bob",
+			Role: "owner",
+		}, denied[1], "Authorize knows no request, and leaves out an implausible project ID")
 	}
 	failed := a.events.ofKind(sessionauth.EventAuthFailed)
 	var reasons []sessionauth.Reason
@@ -543,4 +558,20 @@ func TestSuccessfulAuthenticationDoesNotAllocate(t *testing.T) {
 		}
 	})
 	assert.Zero(t, allocs)
+}
+
+// TestRoleCheckWithoutSessionReportsMissingToken proves that RequireRole,
+// which authenticates by itself, reports a request without credentials as
+// Require does.
+func TestRoleCheckWithoutSessionReportsMissingToken(t *testing.T) {
+	a := newAuditServer(t)
+	status, body := a.do(t, "DELETE", "/projects/p-1", "")
+	require.Equal(t, http.StatusUnauthorized, status)
+	assert.Equal(t, sessionauth.BodyUnauthorized, body)
+	failed := a.events.ofKind(sessionauth.EventAuthFailed)
+	if assert.Len(t, failed, 1) {
+		assert.Equal(t, sessionauth.ReasonMissing, failed[0].Reason)
+		assert.Equal(t, "/projects/p-1", failed[0].Path)
+	}
+	assert.Empty(t, a.events.ofKind(sessionauth.EventAccessDenied))
 }
