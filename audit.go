@@ -143,8 +143,11 @@ func (e *Event) message() string {
 	case EventAccessDenied:
 		return "sessionauth: access denied"
 	case EventStoreFailure:
-		if e.Op == opTouch {
+		switch {
+		case e.Op == opTouch:
 			return "sessionauth: extending session failed; the request goes on"
+		case e.Method != "":
+			return "sessionauth: request failed"
 		}
 		return "sessionauth: session store failed"
 	}

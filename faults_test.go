@@ -284,7 +284,7 @@ func TestReadFailureIsLoggedWithTheRequest(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 
-	lines := f.log.find(t, "sessionauth: session store failed")
+	lines := f.log.find(t, "sessionauth: request failed")
 	require.Len(t, lines, 1)
 	assert.Equal(t, "ERROR", lines[0]["level"])
 	assert.Equal(t, "GET", lines[0]["method"])
@@ -389,7 +389,7 @@ func TestCancelledRequestStopsItsStoreCall(t *testing.T) {
 	f.Close() // waits for the server's handler to finish
 	assert.Zero(t, f.handled.Load())
 
-	lines := f.log.find(t, "sessionauth: session store failed")
+	lines := f.log.find(t, "sessionauth: request failed")
 	require.Len(t, lines, 1)
 	assert.Equal(t, "INFO", lines[0]["level"])
 	assertNoSecrets(t, f.log.String(), token)
@@ -424,7 +424,7 @@ func TestStoreDeadlineIsServiceUnavailable(t *testing.T) {
 		assert.Equal(t, sessionauth.BodyUnavailable, rec.Body.String())
 		assert.False(t, handled)
 		assert.ErrorIs(t, <-store.returned, context.DeadlineExceeded)
-		lines := log.find(t, "sessionauth: session store failed")
+		lines := log.find(t, "sessionauth: request failed")
 		require.Len(t, lines, 1)
 		assert.Equal(t, "ERROR", lines[0]["level"])
 		assert.True(t, strings.Contains(lines[0]["error"].(string), "deadline exceeded"))
