@@ -44,20 +44,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var suiteLog lockedBuffer
+var suiteLog auditLogBuffer
 
-type lockedBuffer struct {
+type auditLogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *auditLogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *auditLogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
@@ -82,7 +82,7 @@ func secretShaped(log string) []string {
 
 // logCapture is a Debug-level JSON logger whose output a test inspects.
 type logCapture struct {
-	buf lockedBuffer
+	buf auditLogBuffer
 }
 
 func newLogCapture() *logCapture { return &logCapture{} }
