@@ -1,0 +1,147 @@
+// Command server is a small management API protected by sessionauth: users
+// sign in with a password, get a session token, and call the API with it.
+//
+//	go run ./examples/server
+//
+// It keeps sessions in a SQLite file by default (-store memory, redis and
+// postgres are the alternatives), seeds demo organizations, projects and users
+// on start, and prints how to sign in. See the repository README for a curl
+// walkthrough.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sessionauth/sessionauth"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line flags.
+type options struct {
+	addr          string
+	store         string
+	db            string
+	storeURL      string
+	idleTimeout   time.Duration
+	lifetime      time.Duration
+	touchInterval time.Duration
+	demoPassword  string
+}
+
+func parseFlags(args []string, out io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.store, "store", "sqlite", "session store: sqlite, memory, redis or postgres")
+	fs.StringVar(&o.db, "db", "sessionauth-example.db", "SQLite file of the sqlite store")
+	fs.StringVar(&o.storeURL, "store-url", "", "Redis or PostgreSQL URL of the redis and postgres stores")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", sessionauth.DefaultIdleTimeout, "sessions expire after this long unused")
+	fs.DurationVar(&o.lifetime, "lifetime", sessionauth.DefaultLifetime, "sessions expire this long after sign-in, whatever their use")
+	fs.DurationVar(&o.touchInterval, "touch-interval", 0, "how stale the stored last use may get (default: 1m or idle-timeout/10)")
+	fs.StringVar(&o.demoPassword, "demo-password", "demo-password", "password of every demo user")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if o.demoPassword == "" {
+		return o, errors.New("-demo-password must not be empty")
+	}
+	return o, nil
+}
+
+// run serves until ctx is done, then shuts down gracefully: in-flight
+// requests finish, the store closes. ready, if not nil, is called with the
+// address once the listener is open (tests listen on port 0).
+func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr string)) error {
+	o, err := parseFlags(args, logOut)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(logOut, nil))
+
+	store, closeStore, err := openStore(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	app, err := newApp(appConfig{
+		store:         store,
+		idleTimeout:   o.idleTimeout,
+		lifetime:      o.lifetime,
+		touchInterval: o.touchInterval,
+		demoPassword:  o.demoPassword,
+		log:           log,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	addr := ln.Addr().String()
+	log.Info("listening", "addr", "http://"+addr)
+	printSignIn(log, addr, o.demoPassword)
+	if ready != nil {
+		ready(addr)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func printSignIn(log *slog.Logger, addr, password string) {
+	log.Info("demo users: owner@example.com, admin@example.com, developer@example.com (Acme), outsider@example.com (Globex)")
+	log.Info("sign in with: curl -s -X POST http://" + addr + `/auth/sign-in -H "Content-Type: application/json" -d '{"email":"owner@example.com","password":"` + password + `"}'`)
+	if sessionauth.DevMode {
+		log.Warn("development build: the development bearer token is accepted as owner@example.com")
+	}
+}
