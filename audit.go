@@ -246,3 +246,16 @@ func (m *Manager) storeFailed(ctx context.Context, r *http.Request, op string, s
 	e.setRequest(r)
 	m.emit(ctx, e)
 }
+
+// userRevoked reports that RevokeUser ended n sessions of userID, if it ended
+// any or succeeded.
+func (m *Manager) userRevoked(ctx context.Context, userID string, keep *Session, n int, err error) {
+	if err != nil && n == 0 {
+		return
+	}
+	e := Event{Kind: EventUserSessionsRevoked, UserID: userID, Count: n}
+	if keep != nil && keep.ref != nil {
+		e.SessionID = keep.ID
+	}
+	m.emit(ctx, e)
+}

@@ -507,19 +507,6 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string, keep *Session) 
 	return n, nil
 }
 
-// userRevoked reports that RevokeUser ended n sessions of userID, if it ended
-// any or succeeded.
-func (m *Manager) userRevoked(ctx context.Context, userID string, keep *Session, n int, err error) {
-	if err != nil && n == 0 {
-		return
-	}
-	e := Event{Kind: EventUserSessionsRevoked, UserID: userID, Count: n}
-	if keep != nil && keep.ref != nil {
-		e.SessionID = keep.ID
-	}
-	m.emit(ctx, e)
-}
-
 // List returns the live sessions of userID, newest first. Sessions carry no
 // token, so the list is safe to show to the user.
 func (m *Manager) List(ctx context.Context, userID string) ([]*Session, error) {
