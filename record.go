@@ -17,8 +17,10 @@ import (
 const (
 	recordVersion = 1
 
-	// MaxRecordSize bounds an encoded session record in bytes.
-	MaxRecordSize = 16 << 10
+	// MaxRecordSize bounds an encoded session record in bytes. It is above
+	// the largest record the Metadata limits allow (about 18 KiB), so that
+	// every session Create accepts can be read back.
+	MaxRecordSize = 20 << 10
 
 	maxUserIDLen    = 256
 	maxIPLen        = 64

@@ -171,11 +171,12 @@ type Config struct {
 
 	// TouchInterval bounds how stale the stored idle deadline may get: a
 	// request writes the store only when pushing the deadline forward would
-	// move it by at least TouchInterval, so a session costs at most one
-	// store write per TouchInterval however many requests it makes, and a
-	// session used at least every IdleTimeout-TouchInterval never expires
-	// before Lifetime. Must be less than IdleTimeout. Default: one minute,
-	// or IdleTimeout/10 if that is shorter.
+	// move it by at least TouchInterval (or, near the end, up to the
+	// absolute deadline), so a session costs at most one store write per
+	// TouchInterval however many requests it makes, and a session used at
+	// least every IdleTimeout-TouchInterval never expires before Lifetime.
+	// Must be less than IdleTimeout. Default: one minute, or IdleTimeout/10
+	// if that is shorter.
 	TouchInterval time.Duration
 
 	// Logger receives store failures and security-relevant warnings. Tokens
@@ -388,15 +389,21 @@ func (m *Manager) authenticate(ctx context.Context, token string) (*Session, err
 	return m.maybeTouch(ctx, hash, s, now), nil
 }
 
-// maybeTouch pushes s's idle deadline forward if that would move it by at
-// least TouchInterval and no other request of this process already did so.
+// maybeTouch pushes s's idle deadline forward, capped at the absolute one, if
+// the uncapped deadline would move by at least TouchInterval and no other
+// request of this process already did so.
 func (m *Manager) maybeTouch(ctx context.Context, hash [32]byte, s *Session, now time.Time) *Session {
-	target := now.Add(m.idle)
+	// Decide on the uncapped deadline: near the absolute deadline the capped
+	// one moves by less than TouchInterval, and skipping that last touch
+	// would end a session in use before its Lifetime.
+	want := now.Add(m.idle)
+	if want.Sub(s.IdleExpiresAt) < m.touchEvery || !s.IdleExpiresAt.Before(s.ExpiresAt) ||
+		!m.touches.claim(hash, want, now, m.touchEvery) {
+		return s
+	}
+	target := want
 	if target.After(s.ExpiresAt) {
 		target = s.ExpiresAt
-	}
-	if target.Sub(s.IdleExpiresAt) < m.touchEvery || !m.touches.claim(hash, target, now, m.touchEvery) {
-		return s
 	}
 	if err := m.touch(ctx, s, target, now); err != nil {
 		m.storeFailed(ctx, nil, opTouch, s, err)
