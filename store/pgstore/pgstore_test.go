@@ -12,80 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/sessionauth/sessionauth/internal/tcpproxy"
+	"github.com/sessionauth/sessionauth/internal/testenv"
 	"github.com/sessionauth/sessionauth/store/pgstore"
 )
-
-func TestGetReturnsWhatPutWroteToTheNanosecond(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	key := randomKey()
-	exp := f.clock.Now().Add(30*time.Minute + 123*time.Nanosecond)
-
-	require.NoError(t, f.store.Put(ctx, key, "alice", []byte("record"), exp))
-
-	data, got, found, err := f.store.Get(ctx, key)
-	require.NoError(t, err)
-	require.True(t, found)
-	assert.Equal(t, []byte("record"), data)
-	assert.True(t, got.Equal(exp), "expiry %v, want %v", got, exp)
-
-	_, _, found, err = f.store.Get(ctx, randomKey())
-	require.NoError(t, err)
-	assert.False(t, found, "a key never written is not found")
-}
-
-func TestSessionIsLiveStrictlyBeforeItsExpiry(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	key := randomKey()
-	require.NoError(t, f.store.Put(ctx, key, "alice", []byte("x"), f.clock.Now().Add(time.Minute)))
-
-	f.clock.Advance(time.Minute - time.Nanosecond)
-	_, _, found, err := f.store.Get(ctx, key)
-	require.NoError(t, err)
-	assert.True(t, found, "one nanosecond before the expiry")
-
-	f.clock.Advance(time.Nanosecond)
-	_, _, found, err = f.store.Get(ctx, key)
-	require.NoError(t, err)
-	assert.False(t, found, "at the expiry")
-	_, found, err = f.store.FindCtx(ctx, key)
-	require.NoError(t, err)
-	assert.False(t, found, "scs Find agrees")
-}
-
-func TestPutNeverShortensALiveSession(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name      string
-		age       time.Duration // clock advance between the two Puts
-		second    time.Duration // second expiry, from the first Put's clock
-		wantAfter time.Duration // expected expiry, from the first Put's clock
-	}{
-		{"later expiry wins", 0, 2 * time.Hour, 2 * time.Hour},
-		{"earlier expiry keeps the stored one", 0, 30 * time.Minute, time.Hour},
-		{"expired record takes the new expiry", 90 * time.Minute, 100 * time.Minute, 100 * time.Minute},
-	}
-	f := newFixture(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			key := randomKey()
-			t0 := f.clock.Now()
-			require.NoError(t, f.store.Put(ctx, key, "alice", []byte("v1"), t0.Add(time.Hour)))
-			f.clock.Advance(tt.age)
-			require.NoError(t, f.store.Put(ctx, key, "alice", []byte("v2"), t0.Add(tt.second)))
-
-			data, exp, found, err := f.store.Get(ctx, key)
-			require.NoError(t, err)
-			require.True(t, found)
-			assert.Equal(t, []byte("v2"), data, "the data is always replaced")
-			assert.True(t, exp.Equal(t0.Add(tt.wantAfter)), "expiry %v, want %v", exp, t0.Add(tt.wantAfter))
-		})
-	}
-}
 
 func TestTouchOnlyMovesALiveExpiryForward(t *testing.T) {
 	t.Parallel()
@@ -376,7 +306,7 @@ func TestQueriesArePreparedStatements(t *testing.T) {
 func TestErrorsNeverContainTheKey(t *testing.T) {
 	t.Parallel()
 	direct := newPool(t, "", 0)
-	p := newProxy(t, direct.Config().ConnConfig.Host+":"+strconv.Itoa(int(direct.Config().ConnConfig.Port)))
+	p := tcpproxy.New(t, direct.Config().ConnConfig.Host+":"+strconv.Itoa(int(direct.Config().ConnConfig.Port)))
 	s, err := pgstore.New(context.Background(), newPool(t, p.Addr(), 0), pgstore.Config{Table: uniqueTable(t, direct), SweepInterval: -1})
 	require.NoError(t, err)
 	p.Cut()
@@ -403,7 +333,7 @@ func TestOpenOwnsItsPool(t *testing.T) {
 	ctx := context.Background()
 	probe := newPool(t, "", 0)
 	table := uniqueTable(t, probe)
-	s, err := pgstore.Open(ctx, postgresURL(t), pgstore.Config{Table: table})
+	s, err := pgstore.Open(ctx, testenv.PostgresURL(t), pgstore.Config{Table: table})
 	require.NoError(t, err)
 	_, _, _, err = s.Get(ctx, randomKey())
 	require.NoError(t, err)

@@ -11,49 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/tcpproxy"
+	"github.com/sessionauth/sessionauth/internal/testenv"
 	"github.com/sessionauth/sessionauth/store/redisstore"
 )
-
-func TestGetReturnsWhatPutWroteToTheNanosecond(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	key := randomKey()
-	exp := f.clock.Now().Add(30*time.Minute + 123*time.Nanosecond)
-
-	require.NoError(t, f.store.Put(ctx, key, "alice", []byte("record"), exp))
-
-	data, got, found, err := f.store.Get(ctx, key)
-	require.NoError(t, err)
-	require.True(t, found)
-	assert.Equal(t, []byte("record"), data)
-	assert.True(t, got.Equal(exp), "expiry %v, want %v", got, exp)
-
-	_, _, found, err = f.store.Get(ctx, randomKey())
-	require.NoError(t, err)
-	assert.False(t, found, "a key never written is not found")
-}
-
-func TestSessionIsLiveStrictlyBeforeItsExpiry(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	key := randomKey()
-	require.NoError(t, f.store.Put(ctx, key, "alice", []byte("x"), f.clock.Now().Add(time.Minute)))
-
-	f.clock.Advance(time.Minute - time.Nanosecond)
-	_, _, found, err := f.store.Get(ctx, key)
-	require.NoError(t, err)
-	assert.True(t, found, "one nanosecond before the expiry")
-
-	f.clock.Advance(time.Nanosecond)
-	_, _, found, err = f.store.Get(ctx, key)
-	require.NoError(t, err)
-	assert.False(t, found, "at the expiry")
-	_, found, err = f.store.FindCtx(ctx, key)
-	require.NoError(t, err)
-	assert.False(t, found, "scs Find agrees")
-}
 
 func TestPutNeverShortensALiveSession(t *testing.T) {
 	t.Parallel()
@@ -364,7 +325,7 @@ func TestNewRejectsAnInvalidConfig(t *testing.T) {
 
 func TestErrorsNeverContainTheKey(t *testing.T) {
 	t.Parallel()
-	p := newProxy(t, "127.0.0.1:1")
+	p := tcpproxy.New(t, "127.0.0.1:1")
 	p.Cut()
 	client := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { _ = client.Close() })
@@ -404,7 +365,7 @@ func TestCorruptValueIsAnErrorNotASession(t *testing.T) {
 func TestOpenOwnsItsClient(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, redisURL(t), redisstore.Config{Prefix: "sessionauth-test-open"})
+	s, err := redisstore.Open(ctx, testenv.RedisURL(t), redisstore.Config{Prefix: "sessionauth-test-open"})
 	require.NoError(t, err)
 	_, _, _, err = s.Get(ctx, randomKey())
 	require.NoError(t, err)

@@ -25,6 +25,7 @@ func sessionStoreCases() []testCase {
 		{"TouchOnlyMovesExpiryForward", needFull, testTouchForwardOnly},
 		{"TouchOfMissingOrExpiredIsANoop", needFull, testTouchMissingOrExpired},
 		{"ExpiryBoundarySessionStore", needFull | needClock, testExpiryBoundaryFull},
+		{"ExpiryKeepsNanoseconds", needFull | needClock | needNanos, testExpiryNanoseconds},
 		{"ListUserReturnsTheLiveRecordsOfOneUser", needFull, testListUser},
 		{"DeleteUserDeletesAllButExceptAndCountsLive", needFull, testDeleteUser},
 		{"DeleteRemovesFromTheUserIndex", needFull, testDeleteUnindexes},
@@ -370,4 +371,31 @@ func recordKeys(rs []sessionauth.Record) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// testExpiryNanoseconds is testGet and testExpiryBoundaryFull at the
+// resolution of a time.Time, for the stores that keep it.
+func testExpiryNanoseconds(t *testing.T, e *env) {
+	ctx := t.Context()
+	key, exp := newKey(t), e.now().Add(30*time.Minute+123*time.Nanosecond)
+	require.NoError(t, e.full.Put(ctx, key, "alice", newData(t, 30), exp))
+	_, got, found := e.get(t, key)
+	require.True(t, found)
+	assertTime(t, "expiry read back", exp, got)
+
+	key, exp = newKey(t), e.now().Add(time.Minute)
+	require.NoError(t, e.full.Put(ctx, key, "alice", newData(t, 30), exp))
+	e.advance(time.Minute - time.Nanosecond)
+	_, _, found = e.get(t, key)
+	assert.True(t, found, "Get: live a nanosecond before the expiry")
+	_, found, err := e.store.Find(key)
+	require.NoError(t, err)
+	assert.True(t, found, "Find: live a nanosecond before the expiry")
+
+	e.advance(time.Nanosecond)
+	_, _, found = e.get(t, key)
+	assert.False(t, found, "Get: expired at the expiry instant")
+	_, found, err = e.store.Find(key)
+	require.NoError(t, err)
+	assert.False(t, found, "Find: expired at the expiry instant")
 }
