@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
@@ -133,26 +134,10 @@ func assertNoSecrets(t *testing.T, text string, tokens ...string) {
 	assert.Empty(t, secretShaped(text), "token- or hash-shaped strings")
 }
 
-// testClock is a settable clock for Config.Now and memstore.Config.Now.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newTestClock returns a settable clock for Config.Now and
+// memstore.Config.Now.
+func newTestClock() *sessionauthtest.Clock {
+	return sessionauthtest.NewClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 // eventLog collects the events of Config.OnEvent.
@@ -189,7 +174,7 @@ type auditServer struct {
 	*httptest.Server
 	m      *sessionauth.Manager
 	store  *faultStore
-	clock  *testClock
+	clock  *sessionauthtest.Clock
 	log    *logCapture
 	events *eventLog
 	tokens []string // every token the server handed out

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
@@ -145,7 +146,7 @@ type faultServer struct {
 	*httptest.Server
 	m       *sessionauth.Manager
 	store   *faultStore
-	clock   *testClock
+	clock   *sessionauthtest.Clock
 	log     *logCapture
 	handled atomic.Int32 // requests that reached the protected handler
 }

@@ -238,29 +238,6 @@ func assertNoKeys(t *testing.T, f *fixture) {
 	assert.Empty(t, keys)
 }
 
-func TestCommitSetsTheExpiryExactly(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	key := randomKey()
-	t0 := f.clock.Now()
-	require.NoError(t, f.store.CommitCtx(ctx, key, []byte("a"), t0.Add(time.Hour)))
-	require.NoError(t, f.store.Commit(key, []byte("b"), t0.Add(time.Minute)))
-
-	data, found, err := f.store.Find(key)
-	require.NoError(t, err)
-	require.True(t, found)
-	assert.Equal(t, []byte("b"), data)
-	_, exp, _, err := f.store.Get(ctx, key)
-	require.NoError(t, err)
-	assert.True(t, exp.Equal(t0.Add(time.Minute)), "scs may shorten a session: Commit is exact")
-
-	require.NoError(t, f.store.Commit(key, []byte("c"), t0))
-	_, found, err = f.store.Find(key)
-	require.NoError(t, err)
-	assert.False(t, found, "a Commit with a past expiry removes the session")
-}
-
 func TestAllReturnsLiveSessions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
