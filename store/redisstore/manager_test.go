@@ -20,7 +20,12 @@ func TestRedisOutageIs503AndRecoversWithoutRestart(t *testing.T) {
 	opts, err := redis.ParseURL(testenv.RedisURL(t))
 	require.NoError(t, err)
 	p := tcpproxy.New(t, opts.Addr)
-	store, err := redisstore.New(newClient(t, p.Addr()), redisstore.Config{Prefix: uniquePrefix(t, newClient(t, ""))})
+	// No retries: each failing call of the outage fails at once instead of
+	// backing off three times.
+	opts.Addr, opts.MaxRetries = p.Addr(), -1
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+	store, err := redisstore.New(client, redisstore.Config{Prefix: uniquePrefix(t, newClient(t, ""))})
 	require.NoError(t, err)
 	storetest.RunOutage(t, store, p.Cut, p.Restore)
 }
