@@ -2,10 +2,7 @@ package sessionauth_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -26,75 +23,6 @@ var (
 	_ scs.IterableStore    = (*memstore.Store)(nil)
 	_ scs.IterableCtxStore = (*memstore.Store)(nil)
 )
-
-// An scs application runs unchanged on our memstore: a value put on one
-// request is read back on the next one that presents the session cookie.
-func TestSCSSessionManagerRunsOnMemstore(t *testing.T) {
-	store := memstore.New()
-	t.Cleanup(func() { _ = store.Close() })
-	sm := scs.New()
-	sm.Store = store
-	sm.Lifetime = time.Hour
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /put", func(w http.ResponseWriter, r *http.Request) {
-		sm.Put(r.Context(), "message", "hello from scs")
-	})
-	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, sm.GetString(r.Context(), "message"))
-	})
-	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) {
-		if err := sm.RenewToken(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
-	})
-	mux.HandleFunc("POST /destroy", func(w http.ResponseWriter, r *http.Request) {
-		if err := sm.Destroy(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
-	})
-	srv := httptest.NewServer(sm.LoadAndSave(mux))
-	t.Cleanup(srv.Close)
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	client := srv.Client()
-	client.Jar = jar
-	call := func(method, path string) string {
-		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, nil)
-		require.NoError(t, err)
-		res, err := client.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		require.Equal(t, http.StatusOK, res.StatusCode)
-		body, err := io.ReadAll(res.Body)
-		require.NoError(t, err)
-		return string(body)
-	}
-
-	call(http.MethodPost, "/put")
-	assert.Equal(t, 1, store.Len())
-	assert.Equal(t, "hello from scs", call(http.MethodGet, "/get"))
-
-	call(http.MethodPost, "/renew") // Delete of the old token, Commit of the new
-	assert.Equal(t, "hello from scs", call(http.MethodGet, "/get"))
-	assert.Equal(t, 1, store.Len())
-
-	all, err := store.All()
-	require.NoError(t, err)
-	require.Len(t, all, 1)
-	n := 0
-	require.NoError(t, sm.Iterate(context.Background(), func(ctx context.Context) error {
-		n++
-		assert.Equal(t, "hello from scs", sm.GetString(ctx, "message"))
-		return nil
-	}))
-	assert.Equal(t, 1, n)
-
-	call(http.MethodPost, "/destroy")
-	assert.Equal(t, 0, store.Len())
-	assert.Empty(t, call(http.MethodGet, "/get"))
-}
 
 // countingSCSStore wraps scs's own memstore and counts its writes. It has
 // exactly scs's methods: no context variants and no SessionStore extras.

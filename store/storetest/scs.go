@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -23,8 +24,9 @@ func scsCases() []testCase {
 
 // testSCSSessionManager runs an scs application on the store: a value put in
 // one request comes back in the next through the session cookie, the record
-// lives under the cookie's token, follows a token renewal, and is gone once
-// the session is destroyed.
+// lives under the cookie's token, follows a token renewal, is visited by
+// scs's Iterate on a store that can list, and is gone once the session is
+// destroyed.
 func testSCSSessionManager(t *testing.T, e *env) {
 	sm := scs.New()
 	sm.Store = e.store
@@ -110,6 +112,16 @@ func testSCSSessionManager(t *testing.T, e *env) {
 	require.NoError(t, err)
 	assert.False(t, found, "the renewal deleted the old token's record")
 	assert.True(t, stored(renewed))
+
+	if e.iter != nil {
+		n := 0
+		require.NoError(t, sm.Iterate(t.Context(), func(ctx context.Context) error {
+			n++
+			assert.Equal(t, "hello from scs", sm.GetString(ctx, "message"))
+			return nil
+		}))
+		assert.Equal(t, 1, n, "scs's Iterate visits the one session")
+	}
 
 	do(http.MethodDelete, "/session", "")
 	assert.False(t, stored(renewed), "Destroy deleted the stored session")
