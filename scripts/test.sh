@@ -28,3 +28,16 @@ go test -race -count=1 ./...
 
 step "go test -race -tags sessionauth_dev"
 go test -race -count=1 -tags sessionauth_dev ./...
+
+# --- examples/frameworks ------------------------------------------------------
+# The framework recipes are a module of their own, so that chi, gorilla/mux,
+# gin and echo never enter the library's go.mod; "./..." above stops at its
+# go.mod, hence this block.
+step "examples/frameworks (own module): vet, staticcheck, go test -race"
+(
+	cd examples/frameworks
+	go vet ./...
+	"${staticcheck[@]}" ./...
+	go test -race -count=1 ./...
+)
+# --- end examples/frameworks --------------------------------------------------
