@@ -1,0 +1,24 @@
+package memstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sessionauth/sessionauth/store/memstore"
+	"github.com/sessionauth/sessionauth/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
+		// The background sweep runs, so that the suite's Close check has
+		// a goroutine to see stopped, but rarely, so that Sweep counts
+		// what the suite expired.
+		s := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: time.Hour})
+		return storetest.Harness{
+			Store: s,
+			Sweep: func(context.Context) (int, error) { return s.Sweep(), nil },
+			Close: s.Close,
+		}
+	})
+}

@@ -1,0 +1,391 @@
+// Package pgstore is a session store on PostgreSQL, through
+// github.com/jackc/pgx/v5, for applications that run several instances and
+// already keep their data in PostgreSQL: every instance sees a session
+// created, touched or revoked by any other on its very next request.
+//
+//	pool, err := pgxpool.New(ctx, "postgres://app@db/app")
+//	store, err := pgstore.New(ctx, pool, pgstore.Config{})
+//	defer store.Close()
+//	m, err := sessionauth.New(sessionauth.Config{Store: store})
+//
+// It implements sessionauth.SessionStore, and it is an scs store
+// (scs.Store, scs.CtxStore, scs.IterableStore, scs.IterableCtxStore) for
+// applications of github.com/alexedwards/scs/v2.
+//
+// # Schema
+//
+// New creates the sessions table and its indexes (on the user and on the
+// expiry) on first use, records the schema version in the table
+// sessionauth_schema, and migrates older tables. Applications that run their
+// own migrations take the SQL from Schema and set Config.ManualSchema.
+// Expiries are Unix nanoseconds in a bigint, compared against the store's
+// clock (Config.Now) in every query: a session is live strictly before its
+// expiry, whenever the sweep deletes it.
+//
+// # Statements
+//
+// Every query is a fixed SQL text with parameters. pgx's default query mode,
+// QueryExecModeCacheStatement, prepares each one once per connection and
+// reuses it, so authenticating a request is one execution of a prepared
+// SELECT by primary key. Behind a connection pooler in transaction mode
+// (PgBouncer before 1.21), configure the pool with QueryExecModeExec or
+// QueryExecModeSimpleProtocol instead.
+//
+// # Sweep
+//
+// A goroutine deletes expired sessions every SweepInterval, in batches, to
+// reclaim space; it decides nothing about access. Close stops it.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionauth/sessionauth"
+)
+
+// Config configures a Store. The zero value means the defaults.
+type Config struct {
+	// Table is the name of the sessions table: 1 to 48 lower-case letters,
+	// digits and underscores, resolved through the connection's
+	// search_path. Indexes are named after it. Default: "sessionauth_sessions".
+	Table string
+
+	// ManualSchema stops New from creating and migrating the table: the
+	// application has applied Schema(Table) itself. New still checks that
+	// the table can be read. Default: false (New manages the schema).
+	ManualSchema bool
+
+	// SweepInterval is how often expired sessions are deleted. A negative
+	// value disables the sweep. Default: 5 minutes.
+	SweepInterval time.Duration
+
+	// Now is the clock that decides expiry. Default: time.Now.
+	Now func() time.Time
+
+	// Logger receives sweep failures. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultSweepInterval is the default of Config.SweepInterval.
+const DefaultSweepInterval = 5 * time.Minute
+
+// sweepBatch bounds the rows one DELETE of the sweep removes, so that the
+// sweep never holds many row locks or builds one huge transaction.
+const sweepBatch = 1000
+
+// Store is a session store on PostgreSQL. It is safe for concurrent use.
+// Call Close to stop its sweep.
+type Store struct {
+	pool  *pgxpool.Pool
+	owned bool // opened by Open: Close closes the pool
+	now   func() time.Time
+	log   *slog.Logger
+	q     queries
+
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// queries are the store's SQL texts for its table.
+type queries struct {
+	get, put, commit, touch, del, listUser, deleteUser, all, sweep string
+}
+
+func newQueries(t string) queries {
+	r := strings.NewReplacer("$t", t)
+	return queries{
+		get: r.Replace(`SELECT data, expiry FROM $t WHERE key = $1 AND expiry > $2`),
+		// A live row keeps the later of its expiry and the new one; a dead
+		// row takes the new one.
+		put: r.Replace(`INSERT INTO $t AS s (key, user_id, data, expiry) VALUES ($1, $2, $3, $4)
+ON CONFLICT (key) DO UPDATE SET user_id = excluded.user_id, data = excluded.data,
+	expiry = CASE WHEN s.expiry > $5 THEN greatest(s.expiry, excluded.expiry) ELSE excluded.expiry END`),
+		commit: r.Replace(`INSERT INTO $t (key, user_id, data, expiry) VALUES ($1, NULL, $2, $3)
+ON CONFLICT (key) DO UPDATE SET user_id = NULL, data = excluded.data, expiry = excluded.expiry`),
+		touch:    r.Replace(`UPDATE $t SET expiry = $2 WHERE key = $1 AND expiry > $3 AND expiry < $2`),
+		del:      r.Replace(`DELETE FROM $t WHERE key = $1`),
+		listUser: r.Replace(`SELECT key, data, expiry FROM $t WHERE user_id = $1 AND expiry > $2`),
+		deleteUser: r.Replace(`WITH d AS (DELETE FROM $t WHERE user_id = $1 AND key <> $2 RETURNING expiry)
+SELECT count(*) FROM d WHERE expiry > $3`),
+		all: r.Replace(`SELECT key, data FROM $t WHERE expiry > $1`),
+		// The outer condition is re-checked on a row that a concurrent Put
+		// revived after the subquery picked it, so the sweep skips it.
+		sweep: r.Replace(`DELETE FROM $t WHERE key IN (SELECT key FROM $t WHERE expiry <= $1 LIMIT ` +
+			fmt.Sprint(sweepBatch) + `) AND expiry <= $1`),
+	}
+}
+
+var (
+	_ sessionauth.SessionStore  = (*Store)(nil)
+	_ sessionauth.IterableStore = (*Store)(nil)
+)
+
+// New returns a Store that keeps its sessions in pool's database. Unless
+// cfg.ManualSchema is set, it creates or migrates the table first (see the
+// package documentation); it fails if the database cannot be reached, the
+// table cannot be created or read, or cfg is invalid. The pool stays the
+// caller's to close, after the Store's Close.
+func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: nil pool")
+	}
+	table := cfg.Table
+	if table == "" {
+		table = DefaultTable
+	}
+	if err := checkTable(table); err != nil {
+		return nil, err
+	}
+	if cfg.ManualSchema {
+		if _, err := pool.Exec(ctx, `SELECT key, user_id, data, expiry FROM `+table+` WHERE false`); err != nil {
+			return nil, fmt.Errorf("pgstore: checking table %s: %w", table, err)
+		}
+	} else if err := migrate(ctx, pool, table); err != nil {
+		return nil, fmt.Errorf("pgstore: creating table %s: %w", table, err)
+	}
+	s := &Store{pool: pool, now: cfg.Now, log: cfg.Logger, q: newQueries(table), done: make(chan struct{})}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	interval := cfg.SweepInterval
+	if interval == 0 {
+		interval = DefaultSweepInterval
+	}
+	if interval < 0 {
+		s.cancel = func() {}
+		close(s.done)
+		return s, nil
+	}
+	var sweepCtx context.Context
+	sweepCtx, s.cancel = context.WithCancel(context.Background())
+	go s.sweepLoop(sweepCtx, interval)
+	return s, nil
+}
+
+// Open connects to the database at url (a postgres:// URL or key=value
+// string, as pgxpool.ParseConfig reads it) and returns a Store, as New does,
+// that owns the pool: Close closes it.
+func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
+	poolCfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's message quotes the URL, with the password redacted only
+		// on a best-effort basis.
+		return nil, errors.New("pgstore: invalid PostgreSQL URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	s, err := New(ctx, pool, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// Close stops the sweep and waits for it to return, then closes the pool if
+// the Store was made by Open. Close is idempotent. A Store made by New stays
+// usable after Close, without its sweep.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		<-s.done
+		if s.owned {
+			s.pool.Close()
+		}
+	})
+	return nil
+}
+
+func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.LogAttrs(ctx, slog.LevelWarn, "pgstore: deleting expired sessions failed", slog.Any("error", err))
+			}
+		}
+	}
+}
+
+// Sweep deletes every expired session now, in batches, and reports how many
+// it deleted. It only reclaims space: expired sessions are already invisible.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		tag, err := s.pool.Exec(ctx, s.q.sweep, nanos(s.now()))
+		if err != nil {
+			return total, wrap("sweep", err)
+		}
+		total += int(tag.RowsAffected())
+		if tag.RowsAffected() < sweepBatch {
+			return total, nil
+		}
+	}
+}
+
+// nanos is the store's representation of an instant: Unix nanoseconds,
+// clamped to what an int64 holds.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, minNanos)):
+		return minNanos
+	case t.After(time.Unix(0, maxNanos)):
+		return maxNanos
+	}
+	return t.UnixNano()
+}
+
+const (
+	minNanos = -1 << 63
+	maxNanos = 1<<63 - 1
+)
+
+// wrap adds the operation to a database error. It never adds a key: keys
+// are secrets, and pgx does not put query arguments in its errors.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("pgstore: %s: %w", op, err)
+}
+
+// Get implements sessionauth.SessionStore with one prepared SELECT.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, bool, error) {
+	var data []byte
+	var expiry int64
+	err := s.pool.QueryRow(ctx, s.q.get, key, nanos(s.now())).Scan(&data, &expiry)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, time.Time{}, false, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, false, wrap("get", err)
+	}
+	return data, time.Unix(0, expiry), true, nil
+}
+
+// Put implements sessionauth.SessionStore: it never shortens the expiry of a
+// live session.
+func (s *Store) Put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
+	var user any // NULL for no user, as the scs interface writes
+	if userID != "" {
+		user = userID
+	}
+	_, err := s.pool.Exec(ctx, s.q.put, key, user, data, nanos(expiry), nanos(s.now()))
+	return wrap("put", err)
+}
+
+// Touch implements sessionauth.SessionStore.
+func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
+	_, err := s.pool.Exec(ctx, s.q.touch, key, nanos(expiry), nanos(s.now()))
+	return wrap("touch", err)
+}
+
+// ListUser implements sessionauth.SessionStore.
+func (s *Store) ListUser(ctx context.Context, userID string) ([]sessionauth.Record, error) {
+	rows, err := s.pool.Query(ctx, s.q.listUser, userID, nanos(s.now()))
+	if err != nil {
+		return nil, wrap("list user", err)
+	}
+	var out []sessionauth.Record
+	var r sessionauth.Record
+	var expiry int64
+	_, err = pgx.ForEachRow(rows, []any{&r.Key, &r.Data, &expiry}, func() error {
+		out = append(out, sessionauth.Record{Key: r.Key, Data: r.Data, Expiry: time.Unix(0, expiry)})
+		r.Data = nil // scanning into a nil slice allocates a fresh one per row
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("list user", err)
+	}
+	return out, nil
+}
+
+// DeleteUser implements sessionauth.SessionStore.
+func (s *Store) DeleteUser(ctx context.Context, userID, except string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, s.q.deleteUser, userID, except, nanos(s.now())).Scan(&n)
+	if err != nil {
+		return 0, wrap("delete user", err)
+	}
+	return n, nil
+}
+
+// Find implements scs.Store.
+func (s *Store) Find(key string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), key)
+}
+
+// FindCtx implements scs.CtxStore.
+func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
+	data, _, found, err := s.Get(ctx, key)
+	return data, found, err
+}
+
+// Commit implements scs.Store: it sets the data and expiry of key exactly, as
+// scs expects, and the session belongs to no user.
+func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), key, data, expiry)
+}
+
+// CommitCtx implements scs.CtxStore.
+func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	_, err := s.pool.Exec(ctx, s.q.commit, key, data, nanos(expiry))
+	return wrap("commit", err)
+}
+
+// Delete implements scs.Store. Deleting a missing key is not an error.
+func (s *Store) Delete(key string) error {
+	return s.DeleteCtx(context.Background(), key)
+}
+
+// DeleteCtx implements scs.CtxStore.
+func (s *Store) DeleteCtx(ctx context.Context, key string) error {
+	_, err := s.pool.Exec(ctx, s.q.del, key)
+	return wrap("delete", err)
+}
+
+// All implements scs.IterableStore: every live session by key.
+func (s *Store) All() (map[string][]byte, error) {
+	return s.AllCtx(context.Background())
+}
+
+// AllCtx implements scs.IterableCtxStore.
+func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	rows, err := s.pool.Query(ctx, s.q.all, nanos(s.now()))
+	if err != nil {
+		return nil, wrap("all", err)
+	}
+	out := make(map[string][]byte)
+	var key string
+	var data []byte
+	_, err = pgx.ForEachRow(rows, []any{&key, &data}, func() error {
+		out[key] = data
+		data = nil
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("all", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,41 @@
+package sqlitestore_test
+
+import (
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sessionauth/sessionauth/store/sqlitestore"
+	"github.com/sessionauth/sessionauth/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
+		s, err := sqlitestore.New(filepath.Join(t.TempDir(), "sessions.db"), sqlitestore.Config{
+			Now:           clock.Now,
+			SweepInterval: time.Hour,
+		})
+		require.NoError(t, err)
+		return storetest.Harness{Store: s, Sweep: s.Sweep, Close: s.Close}
+	})
+}
+
+// TestConformanceFromDB runs the suite on a Store over a *sql.DB of the
+// caller's, opened with the DSN that NewFromDB documents.
+func TestConformanceFromDB(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
+		path := filepath.Join(t.TempDir(), "app.db")
+		db, err := sql.Open("sqlite", "file:"+path+
+			"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+		require.NoError(t, err)
+		s, err := sqlitestore.NewFromDB(db, sqlitestore.Config{Now: clock.Now, SweepInterval: time.Hour})
+		require.NoError(t, err)
+		return storetest.Harness{Store: s, Sweep: s.Sweep, Close: func() error {
+			return errors.Join(s.Close(), db.Close())
+		}}
+	})
+}

@@ -1,0 +1,50 @@
+package sqlitestore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Sweep deletes the sessions expired at the store's clock now and reports how
+// many it deleted. It only reclaims space: expired sessions are already
+// invisible to every read. It deletes in batches of Config.SweepBatch, so
+// other writes are never held up for long, and stops early, with ctx's error,
+// when ctx is done. It is safe to call at any time, concurrently with every
+// other method.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	now := unixNano(s.now())
+	total := 0
+	for {
+		res, err := s.sweep.ExecContext(ctx, now, s.batch)
+		if err != nil {
+			return total, fmt.Errorf("sqlitestore: sweep: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("sqlitestore: sweep: %w", err)
+		}
+		total += int(n)
+		if n < int64(s.batch) {
+			return total, nil
+		}
+	}
+}
+
+// sweepLoop sweeps every interval until ctx is cancelled by Close.
+func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
+	defer close(s.sweepDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.LogAttrs(ctx, slog.LevelWarn, "sqlitestore: sweeping expired sessions failed", slog.Any("error", err))
+			}
+		}
+	}
+}

@@ -1,0 +1,268 @@
+// Package storetest is the conformance suite of session stores: what a store
+// must do for a sessionauth.Manager (and an scs application) to be correct on
+// it. Every store of this module passes it, and so must a third-party store.
+//
+// A store's test calls Run with a factory that returns a fresh, empty store
+// for each subtest:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
+//			s, err := mystore.New(mystore.Config{Now: clock.Now, SweepInterval: time.Hour})
+//			require.NoError(t, err)
+//			return storetest.Harness{Store: s, Sweep: s.Sweep, Close: s.Close}
+//		})
+//	}
+//
+// What runs depends on what the store is, detected by type assertion:
+//
+//   - every store (a plain scs store is enough) runs the core: Find, Commit
+//     and Delete, Commit overwriting exactly, expiry, and the Manager's core
+//     operations on top (create, authenticate, revoke, rotate, set values);
+//   - a sessionauth.CtxStore also runs the core through its Ctx methods;
+//   - a sessionauth.IterableStore (scs.IterableStore) runs All, and the
+//     Manager's listing and per-user revocation through it;
+//   - a sessionauth.SessionStore runs everything: Get, Put that never
+//     shortens a session, Touch that only moves an expiry forward, the
+//     per-user index, and the concurrent cases (touch against update, touch
+//     against delete, revoke against authenticate);
+//   - a Harness with Sweep runs the sweep tests, and every store runs the
+//     check that Close leaves no goroutine behind.
+//
+// Stores whose clock cannot be injected (a Redis server expires keys by its
+// own clock, a database may use now()) set Harness.WallClock: the suite then
+// skips the tests that need to move time to an exact instant and checks
+// expiry with deadlines an hour in the past or the future instead.
+//
+// Times in the suite are whole milliseconds, so a store may keep expiries to
+// the millisecond (Redis PEXPIREAT, PostgreSQL timestamptz). A test that
+// needs a capability the store lacks is skipped with the reason, so `go test
+// -v` shows what a store was not checked for.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionauth/sessionauth"
+)
+
+// Harness is what a store's factory hands to Run for one subtest.
+type Harness struct {
+	// Store is the store under test: fresh, empty and not shared with any
+	// other subtest. Required. It must be at least an scs store; the suite
+	// runs more the more interfaces it implements (see the package doc).
+	Store sessionauth.Store
+
+	// WallClock reports that the store decides expiry by a clock the suite
+	// cannot set (a server's, or the real time) instead of the Clock
+	// passed to the factory. The suite then reads the Clock as the real
+	// time, and skips the tests that move time to an exact instant.
+	// Default: false, the store honours the Clock.
+	WallClock bool
+
+	// Sweep, if set, deletes the records expired at the store's clock now
+	// and reports how many it deleted. The suite checks that it deletes
+	// exactly the expired records and never a live one, even while they
+	// are written. Leave the store's own background sweep rare (an hour)
+	// so that it does not delete records before Sweep counts them.
+	Sweep func(ctx context.Context) (int, error)
+
+	// Close, if set, stops the store's background work and releases what
+	// the factory opened for it. The suite calls it once at the end of each
+	// subtest, and one subtest checks that no goroutine started by the
+	// factory survives it. Clients shared between subtests belong outside
+	// the factory, created before Run.
+	Close func() error
+}
+
+// Clock is the clock of a subtest. A store that honours it decides expiry by
+// Now; the suite moves it forward to put records exactly at, before and after
+// their expiry. It is safe for concurrent use.
+type Clock struct {
+	mu   sync.Mutex
+	now  time.Time
+	wall bool // follow the real time: the store ignores this clock
+}
+
+func newClock() *Clock {
+	return &Clock{now: time.Now().Truncate(time.Millisecond)}
+}
+
+// Now returns the current time of the clock. Pass it as the store's clock
+// (for example Config.Now).
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wall {
+		return time.Now().Truncate(time.Millisecond)
+	}
+	return c.now
+}
+
+// add moves the clock forward by d; it has no effect on a wall clock, where
+// time moves by itself.
+func (c *Clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// need is a capability a test requires of the store.
+type need int
+
+const (
+	needFull     need = 1 << iota // sessionauth.SessionStore
+	needIterable                  // sessionauth.IterableStore
+	needClock                     // honours the injected Clock
+	needSweep                     // Harness.Sweep
+)
+
+// testCase is one subtest of the suite.
+type testCase struct {
+	name  string
+	needs need
+	fn    func(t *testing.T, e *env)
+}
+
+// cases lists the suite in the order it runs: the core that any scs store
+// must pass first, then the full SessionStore contract, then the Manager on
+// top, then background work.
+func cases() []testCase {
+	var all []testCase
+	all = append(all, coreCases()...)
+	all = append(all, sessionStoreCases()...)
+	all = append(all, managerCases()...)
+	all = append(all, sweepCases()...)
+	return all
+}
+
+// Run runs the conformance suite as subtests of t. newStore is called at the
+// start of every subtest with that subtest's t and a fresh Clock, and returns
+// a fresh, empty store; the suite closes it (Harness.Close) when the subtest
+// ends. Subtests run one after the other, never in parallel.
+func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) Harness) {
+	t.Helper()
+	for _, tc := range cases() {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t, newStore)
+			if reason := e.lacks(tc.needs); reason != "" {
+				t.Skip("the store " + reason)
+			}
+			tc.fn(t, e)
+		})
+	}
+}
+
+// env is a subtest's view of the store under test.
+type env struct {
+	h        Harness
+	clock    *Clock
+	store    sessionauth.Store
+	ctxStore sessionauth.CtxStore      // nil unless the store is one
+	full     sessionauth.SessionStore  // nil unless the store is one
+	iter     sessionauth.IterableStore // nil unless the store is one
+	newStore func(t *testing.T, clock *Clock) Harness
+}
+
+func setup(t *testing.T, newStore func(t *testing.T, clock *Clock) Harness) *env {
+	t.Helper()
+	clock := newClock()
+	h := newStore(t, clock)
+	if h.Store == nil {
+		t.Fatal("storetest: the factory returned a Harness without a Store")
+	}
+	if h.Close != nil {
+		t.Cleanup(func() {
+			if err := h.Close(); err != nil {
+				t.Errorf("closing the store: %v", err)
+			}
+		})
+	}
+	if h.WallClock {
+		clock.mu.Lock()
+		clock.wall = true
+		clock.mu.Unlock()
+	}
+	e := &env{h: h, clock: clock, store: h.Store, newStore: newStore}
+	e.ctxStore, _ = h.Store.(sessionauth.CtxStore)
+	e.full, _ = h.Store.(sessionauth.SessionStore)
+	e.iter, _ = h.Store.(sessionauth.IterableStore)
+	return e
+}
+
+// lacks returns why the store cannot run a test that needs n, or "".
+func (e *env) lacks(n need) string {
+	switch {
+	case n&needFull != 0 && e.full == nil:
+		return "is not a sessionauth.SessionStore"
+	case n&needIterable != 0 && e.iter == nil:
+		return "is not a sessionauth.IterableStore"
+	case n&needClock != 0 && e.h.WallClock:
+		return "decides expiry by a wall clock the suite cannot move"
+	case n&needSweep != 0 && e.h.Sweep == nil:
+		return "has no Harness.Sweep"
+	}
+	return ""
+}
+
+// now is the store's current time as the suite sees it.
+func (e *env) now() time.Time { return e.clock.Now() }
+
+// live is an expiry comfortably in the future, for any clock.
+func (e *env) live() time.Time { return e.now().Add(time.Hour) }
+
+// dead is an expiry comfortably in the past, for any clock.
+func (e *env) dead() time.Time { return e.now().Add(-time.Hour) }
+
+// advance moves an injected clock forward by d. On a wall clock it does
+// nothing, since real time moves by itself; tests that need time to be at an
+// exact instant declare needClock instead.
+func (e *env) advance(d time.Duration) {
+	if !e.h.WallClock {
+		e.clock.add(d)
+	}
+}
+
+// newToken returns a fresh token of the shape the Manager issues, which is
+// also the shape of an scs token (32 random bytes, base64url).
+func newToken(t *testing.T) string {
+	t.Helper()
+	var b [32]byte
+	_, err := rand.Read(b[:])
+	if err != nil {
+		t.Fatalf("reading random bytes: %v", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// newKey returns a fresh store key as the Manager writes them: the hex
+// SHA-256 of a token.
+func newKey(t *testing.T) string {
+	t.Helper()
+	return sessionauth.KeyForToken(newToken(t))
+}
+
+// newData returns n random bytes to store as a record.
+func newData(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("reading random bytes: %v", err)
+	}
+	return b
+}
+
+// assertTime checks that got is the same instant as want, whatever their
+// locations; what names the time in the failure message.
+func assertTime(t *testing.T, what string, want, got time.Time) bool {
+	t.Helper()
+	if want.Equal(got) {
+		return true
+	}
+	t.Errorf("%s: want %v, got %v (off by %v)", what, want.UTC(), got.UTC(), got.Sub(want))
+	return false
+}
