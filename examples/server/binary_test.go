@@ -182,7 +182,7 @@ func assertSignedIn(t *testing.T, resp *http.Response) {
 // returns nil.
 func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, memoryStore)
+	s := startServer(t, sqliteStore(t))
 	finish := inFlightSignIn(t, s.addr)
 
 	stopped := make(chan error, 1)
@@ -201,7 +201,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 // with status 0.
 func TestBinaryServesAndShutsDownOnSIGTERM(t *testing.T) {
 	t.Parallel()
-	p := startBinary(t, buildServer(t, ""), memoryStore...)
+	p := startBinary(t, buildServer(t, ""), sqliteStore(t)...)
 	s := p.client(t)
 
 	token := s.signIn(t, "developer@example.com")
@@ -246,13 +246,13 @@ func TestDevelopmentTokenOnlyInTheDevBuild(t *testing.T) {
 			require.True(t, bytes.Contains(data, []byte("outsider@example.com")), "the file is the example server")
 			assert.Equal(t, tt.dev, bytes.Contains(data, []byte("test-token")), "the development token is in the binary")
 
-			p := startBinary(t, bin, memoryStore...)
+			p := startBinary(t, bin, sqliteStore(t)...)
 			s := p.client(t)
 			projects := s.do(t, http.MethodGet, "/projects", "test-token", nil)
 			if !tt.dev {
 				assertUnauthorized(t, projects)
 				assert.Equal(t, `Bearer error="invalid_token"`, projects.header.Get("WWW-Authenticate"))
-				assert.NotContains(t, strings.ToLower(p.logs.String()), "development")
+				assert.NotContains(t, strings.ToLower(p.logs.String()), "development build")
 				return
 			}
 			require.Equal(t, http.StatusOK, projects.status, "body: %s", projects.body)

@@ -14,8 +14,17 @@ import (
 // on, one left alone expires, and an expired session is no longer listed.
 func TestIdleSessionsExpireAndUseKeepsThemAlive(t *testing.T) {
 	t.Parallel()
+	for _, store := range localStores {
+		t.Run(store.name, func(t *testing.T) {
+			t.Parallel()
+			testIdleExpiry(t, store.args(t))
+		})
+	}
+}
+
+func testIdleExpiry(t *testing.T, storeArgs []string) {
 	clock := newFakeClock()
-	s := startServer(t, append([]string{"-idle-timeout", "2s", "-touch-interval", "100ms", "-lifetime", "1h"}, memoryStore...), withClock(clock))
+	s := startServer(t, append([]string{"-idle-timeout", "2s", "-touch-interval", "100ms", "-lifetime", "1h"}, storeArgs...), withClock(clock))
 	used := s.signIn(t, "owner@example.com")
 	idle := s.signIn(t, "owner@example.com")
 	ok := func(t *testing.T, token string) {
@@ -58,8 +67,17 @@ func TestIdleSessionsExpireAndUseKeepsThemAlive(t *testing.T) {
 // the idle timeout needs until its absolute lifetime has passed.
 func TestSessionsEndAtTheirLifetimeHoweverUsed(t *testing.T) {
 	t.Parallel()
+	for _, store := range localStores {
+		t.Run(store.name, func(t *testing.T) {
+			t.Parallel()
+			testLifetime(t, store.args(t))
+		})
+	}
+}
+
+func testLifetime(t *testing.T, storeArgs []string) {
 	clock := newFakeClock()
-	s := startServer(t, append([]string{"-idle-timeout", "2s", "-touch-interval", "100ms", "-lifetime", "5s"}, memoryStore...), withClock(clock))
+	s := startServer(t, append([]string{"-idle-timeout", "2s", "-touch-interval", "100ms", "-lifetime", "5s"}, storeArgs...), withClock(clock))
 	signedIn := clock.Now()
 	token := s.signIn(t, "developer@example.com")
 

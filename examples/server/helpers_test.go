@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -134,6 +135,24 @@ func fastPasswords(cfg *appConfig) { cfg.passwordCost = bcrypt.MinCost }
 
 // memoryStore is the -store flag of the in-memory store.
 var memoryStore = []string{"-store", "memory"}
+
+// sqliteStore returns the flags of a SQLite store in a new file of the test's
+// temporary directory. SQLite is the default store: only the file is named.
+func sqliteStore(t *testing.T) []string {
+	return []string{"-db", filepath.Join(t.TempDir(), "sessions.db")}
+}
+
+// localStore is a store of the server's own machine, as server flags.
+type localStore struct {
+	name string
+	args func(t *testing.T) []string
+}
+
+// localStores are the stores the tests of session behaviour run on.
+var localStores = []localStore{
+	{"memory", func(*testing.T) []string { return memoryStore }},
+	{"sqlite", sqliteStore},
+}
 
 // startServer runs the server with args on 127.0.0.1:0, with fastPasswords
 // and opts, until the test ends, then checks that it shut down cleanly.

@@ -57,7 +57,7 @@ func (s *outageStore) All() (map[string][]byte, error) {
 func TestStoreOutageIsA503NotALogout(t *testing.T) {
 	t.Parallel()
 	store := &outageStore{}
-	s := startServer(t, memoryStore, func(cfg *appConfig) {
+	s := startServer(t, sqliteStore(t), func(cfg *appConfig) {
 		store.Store = cfg.store
 		cfg.store = store
 	})

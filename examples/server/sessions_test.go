@@ -62,7 +62,16 @@ func sessionIDs(list []sessionView) []string {
 // device, sign out. Each step depends on the previous ones.
 func TestSessionLifecycle(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, memoryStore)
+	for _, store := range localStores {
+		t.Run(store.name, func(t *testing.T) {
+			t.Parallel()
+			testSessionLifecycle(t, store.args(t))
+		})
+	}
+}
+
+func testSessionLifecycle(t *testing.T, storeArgs []string) {
+	s := startServer(t, storeArgs)
 	laptop := s.signIn(t, "owner@example.com")
 	phone := s.signIn(t, "owner@example.com")
 	admin := s.signIn(t, "admin@example.com")
