@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -168,60 +169,80 @@ func inFlightSignIn(t *testing.T, addr string) (finish func() *http.Response) {
 	}
 }
 
-// assertSignedIn checks that resp is a successful sign-in.
-func assertSignedIn(t *testing.T, resp *http.Response) {
+// signedIn checks that resp is a successful sign-in and returns its token.
+func signedIn(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var body signInBody
 	require.NoError(t, decodeReader(resp.Body, &body))
-	assert.Regexp(t, tokenShape, body.Token)
+	require.Regexp(t, tokenShape, body.Token)
+	return body.Token
 }
 
 // TestShutdownFinishesInFlightRequests cancels run's context, as SIGTERM
-// does, while a sign-in is being handled: the sign-in completes and run
-// returns nil.
+// does, while a sign-in is being handled: the sign-in completes, run returns
+// nil, and the session it created is in the SQLite file for the next start.
 func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, sqliteStore(t))
+	storeArgs := sqliteStore(t)
+	s := startServer(t, storeArgs)
 	finish := inFlightSignIn(t, s.addr)
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.stop() }()
 	s.logs.waitFor(t, shuttingDownLine)
 
-	assertSignedIn(t, finish())
+	token := signedIn(t, finish())
 	assert.NoError(t, <-stopped, "run returns nil after a graceful shutdown")
 	_, err := net.Dial("tcp", s.addr)
 	assert.Error(t, err, "the listener is closed")
+
+	again := startServer(t, storeArgs)
+	assert.Equal(t, http.StatusOK, again.do(t, http.MethodGet, "/projects", token, nil).status)
 }
 
-// TestBinaryServesAndShutsDownOnSIGTERM builds the server, runs it as a
-// child process, walks sign-in, a call and sign-out, then sends SIGTERM
-// while a request is in flight: the request completes and the process exits
-// with status 0.
-func TestBinaryServesAndShutsDownOnSIGTERM(t *testing.T) {
+// TestBinaryServesAndShutsDownGracefully builds the server, runs it as a
+// child process on a SQLite file, walks sign-in, a call and sign-out, then
+// sends the signal while a sign-in is in flight: the sign-in completes, the
+// process exits with status 0 having closed the store, and the session that
+// sign-in created works after a restart on the same file.
+func TestBinaryServesAndShutsDownGracefully(t *testing.T) {
 	t.Parallel()
-	p := startBinary(t, buildServer(t, ""), sqliteStore(t)...)
-	s := p.client(t)
+	bin := buildServer(t, "")
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			db := filepath.Join(t.TempDir(), "sessions.db")
+			p := startBinary(t, bin, "-db", db)
+			s := p.client(t)
 
-	token := s.signIn(t, "developer@example.com")
-	keys := s.doHeaders(t, http.MethodGet, "/keys/api", nil, http.Header{
-		"Authorization": {"Bearer " + token},
-		"Content-Type":  {"application/json"},
-	})
-	require.Equal(t, http.StatusOK, keys.status, "body: %s", keys.body)
-	assert.Contains(t, string(keys.body), `"apiKeys"`)
-	assertForbidden(t, s.do(t, http.MethodGet, "/keys/api?projectId=proj_globex_portal", token, nil))
-	assert.Equal(t, http.StatusNoContent, s.do(t, http.MethodPost, "/auth/sign-out", token, nil).status)
-	assertUnauthorized(t, s.do(t, http.MethodGet, "/keys/api", token, nil))
+			token := s.signIn(t, "developer@example.com")
+			keys := s.doHeaders(t, http.MethodGet, "/keys/api", nil, http.Header{
+				"Authorization": {"Bearer " + token},
+				"Content-Type":  {"application/json"},
+			})
+			require.Equal(t, http.StatusOK, keys.status, "body: %s", keys.body)
+			assert.Contains(t, string(keys.body), `"apiKeys"`)
+			assertForbidden(t, s.do(t, http.MethodGet, "/keys/api?projectId=proj_globex_portal", token, nil))
+			assert.Equal(t, http.StatusNoContent, s.do(t, http.MethodPost, "/auth/sign-out", token, nil).status)
+			assertUnauthorized(t, s.do(t, http.MethodGet, "/keys/api", token, nil))
 
-	finish := inFlightSignIn(t, strings.TrimPrefix(p.url, "http://"))
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	p.logs.waitFor(t, shuttingDownLine)
-	assertSignedIn(t, finish())
+			finish := inFlightSignIn(t, strings.TrimPrefix(p.url, "http://"))
+			require.NoError(t, p.cmd.Process.Signal(sig))
+			p.logs.waitFor(t, shuttingDownLine)
+			late := signedIn(t, finish())
 
-	assert.Equal(t, 0, p.waitExit(t), "exit status after SIGTERM; log:\n%s", p.logs)
-	assertNoSecret(t, p.logs.String(), token, "the log")
+			assert.Equal(t, 0, p.waitExit(t), "exit status after %v; log:\n%s", sig, p.logs)
+			assert.NoFileExists(t, db+"-wal", "closing the store checkpointed and removed the write-ahead log")
+			assertNoSecret(t, p.logs.String(), token, "the log")
+			assertNoSecret(t, p.logs.String(), late, "the log")
+
+			again := startBinary(t, bin, "-db", db).client(t)
+			r := again.do(t, http.MethodGet, "/projects", late, nil)
+			assert.Equal(t, http.StatusOK, r.status, "the session of the last sign-in was stored; body: %s", r.body)
+			assertUnauthorized(t, again.do(t, http.MethodGet, "/projects", token, nil))
+		})
+	}
 }
 
 // TestDevelopmentTokenOnlyInTheDevBuild builds the server with and without
