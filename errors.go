@@ -78,11 +78,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, code, body)
 }
 
-var jsonContentType = []string{"application/json"}
-
 func writeJSON(w http.ResponseWriter, code int, body string) {
 	h := w.Header()
-	h["Content-Type"] = jsonContentType
+	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(code)

@@ -144,6 +144,9 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.authenticateRequest(r)
 		if err != nil {
+			if errors.Is(err, ErrNoToken) {
+				m.authFailed(r.Context(), r, "", nil, err)
+			}
 			m.Error(w, r, err)
 			return
 		}
@@ -173,17 +176,29 @@ func (m *Manager) Optional(next http.Handler) http.Handler {
 }
 
 // AuthenticateRequest authenticates the bearer token of r, as Require does,
-// for code that is not middleware.
+// for code that is not middleware. It reports failures as audit events, but
+// not a missing token (only the caller knows whether that is one) nor a
+// store failure (pass it to Error, which reports it).
 func (m *Manager) AuthenticateRequest(r *http.Request) (*Session, error) {
 	return m.authenticateRequest(r)
 }
 
+// authenticateRequest reports every failure but ErrNoToken, which only its
+// caller knows to be one, and store failures, which Manager.Error reports.
 func (m *Manager) authenticateRequest(r *http.Request) (*Session, error) {
 	token, err := BearerToken(r)
 	if err != nil {
+		if !errors.Is(err, ErrNoToken) {
+			m.authFailed(r.Context(), r, "", nil, err)
+		}
 		return nil, err
 	}
-	return m.Authenticate(r.Context(), token)
+	s, err := m.authenticate(r.Context(), token)
+	if err != nil {
+		m.authFailed(r.Context(), r, token, s, err)
+		return nil, err
+	}
+	return s, nil
 }
 
 // Error answers a rejected request through the Manager's ErrorHandler: it
@@ -198,7 +213,10 @@ func (m *Manager) Error(w http.ResponseWriter, r *http.Request, err error) {
 		} else {
 			w.Header().Set("WWW-Authenticate", m.challengeErr)
 		}
-	case http.StatusServiceUnavailable, http.StatusInternalServerError:
+	case http.StatusServiceUnavailable:
+		s, _ := FromContext(r.Context())
+		m.storeFailed(r.Context(), r, "", s, err)
+	case http.StatusInternalServerError:
 		m.log.LogAttrs(r.Context(), slog.LevelError, "sessionauth: request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
 	}

@@ -17,8 +17,10 @@ import (
 const (
 	recordVersion = 1
 
-	// MaxRecordSize bounds an encoded session record in bytes.
-	MaxRecordSize = 16 << 10
+	// MaxRecordSize bounds an encoded session record in bytes. It is above
+	// the largest record the Metadata limits allow (about 18 KiB), so that
+	// every session Create accepts can be read back.
+	MaxRecordSize = 20 << 10
 
 	maxUserIDLen    = 256
 	maxIPLen        = 64
@@ -115,12 +117,17 @@ func decodeRecord(data []byte) (*Session, time.Duration, error) {
 		d.fail()
 	} else if n > 0 {
 		s.Values = make(map[string]string, n)
+		prev := ""
 		for range n {
+			// encodeRecord writes non-empty keys in increasing order;
+			// accepting anything else would give one session several
+			// encodings.
 			k := d.string(maxValueKeyLen)
+			if k <= prev {
+				d.fail()
+			}
+			prev = k
 			s.Values[k] = d.string(maxValueLen)
-		}
-		if len(s.Values) != int(n) && d.err == nil {
-			d.fail() // duplicate keys: not something encodeRecord writes
 		}
 	}
 	if d.err == nil && len(d.b) != 0 {
@@ -169,9 +176,14 @@ func (d *decoder) bytes(n int) []byte {
 	return p
 }
 
+// minimal reports whether the n-byte varint at the start of b is in the
+// shortest form, the only one binary.AppendVarint writes: a padded one
+// ends in a zero byte.
+func minimal(b []byte, n int) bool { return n == 1 || b[n-1] != 0 }
+
 func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	if n <= 0 || !minimal(d.b, n) {
 		d.fail()
 		return 0
 	}
@@ -181,7 +193,7 @@ func (d *decoder) varint() int64 {
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || !minimal(d.b, n) {
 		d.fail()
 		return 0
 	}

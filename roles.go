@@ -189,7 +189,21 @@ func (m *Manager) Authorize(ctx context.Context, projectID string, required Role
 	if !ok {
 		return NoRole, ErrNoToken
 	}
-	return m.authorize(ctx, s, projectID, required)
+	role, err := m.authorize(ctx, s, projectID, required)
+	if errors.Is(err, ErrForbidden) {
+		m.denied(ctx, nil, s, projectID, required)
+	}
+	return role, err
+}
+
+// denied reports a 403 of Authorize or RequireRole as an audit event. A
+// project ID that is not plausible is left out: it came from the client and
+// could be anything, of any length.
+func (m *Manager) denied(ctx context.Context, r *http.Request, s *Session, projectID string, required Role) {
+	if !validProjectID(projectID) {
+		projectID = ""
+	}
+	m.accessDenied(ctx, r, s, projectID, required.String())
 }
 
 func (m *Manager) authorize(ctx context.Context, s *Session, projectID string, required Role) (Role, error) {
@@ -304,6 +318,9 @@ func (m *Manager) RequireRole(required Role, project ProjectFunc) func(http.Hand
 			if !ok {
 				var err error
 				if s, err = m.authenticateRequest(r); err != nil {
+					if errors.Is(err, ErrNoToken) {
+						m.authFailed(ctx, r, "", nil, err)
+					}
 					m.Error(w, r, err)
 					return
 				}
@@ -312,6 +329,9 @@ func (m *Manager) RequireRole(required Role, project ProjectFunc) func(http.Hand
 			projectID := project(r)
 			role, err := m.authorize(ctx, s, projectID, required)
 			if err != nil {
+				if errors.Is(err, ErrForbidden) {
+					m.denied(ctx, r, s, projectID, required)
+				}
 				m.Error(w, r, err)
 				return
 			}

@@ -171,16 +171,25 @@ type Config struct {
 
 	// TouchInterval bounds how stale the stored idle deadline may get: a
 	// request writes the store only when pushing the deadline forward would
-	// move it by at least TouchInterval, so a session costs at most one
-	// store write per TouchInterval however many requests it makes, and a
-	// session used at least every IdleTimeout-TouchInterval never expires
-	// before Lifetime. Must be less than IdleTimeout. Default: one minute,
-	// or IdleTimeout/10 if that is shorter.
+	// move it by at least TouchInterval (or, near the end, up to the
+	// absolute deadline), so a session costs at most one store write per
+	// TouchInterval however many requests it makes, and a session used at
+	// least every IdleTimeout-TouchInterval never expires before Lifetime.
+	// Must be less than IdleTimeout. Default: one minute, or IdleTimeout/10
+	// if that is shorter.
 	TouchInterval time.Duration
 
 	// Logger receives store failures and security-relevant warnings. Tokens
 	// and their hashes are never logged. Default: slog.Default().
 	Logger *slog.Logger
+
+	// OnEvent, if set, receives every audit Event (sessions created,
+	// rotated, revoked and expired, failed authentications, denied access,
+	// store failures) after it has been logged to Logger. It is called
+	// synchronously, often on a request's goroutine and concurrently, so it
+	// must be safe for concurrent use and quick: hand slow work to another
+	// goroutine. Default: nil, events are only logged.
+	OnEvent func(ctx context.Context, e Event)
 
 	// Now is the clock. Default: time.Now. Tests inject a fake one.
 	Now func() time.Time
@@ -226,6 +235,7 @@ type Manager struct {
 	idle, lifetime, touchEvery time.Duration
 
 	log          *slog.Logger
+	onEvent      func(context.Context, Event)
 	now          func() time.Time
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	challenge    string // WWW-Authenticate without error
@@ -272,6 +282,7 @@ func New(cfg Config) (*Manager, error) {
 		m.errorHandler = WriteError
 	}
 	m.challenge, m.challengeErr = challenges(cfg.Realm)
+	m.onEvent = cfg.OnEvent
 	m.ctx, _ = cfg.Store.(CtxStore)
 	m.full, _ = cfg.Store.(SessionStore)
 	m.loader, _ = cfg.Store.(SessionLoader)
@@ -327,6 +338,7 @@ func (m *Manager) Create(ctx context.Context, userID string, md Metadata) (strin
 	if err := m.put(ctx, s.ref.key, userID, data, s.IdleExpiresAt); err != nil {
 		return "", nil, err
 	}
+	m.emit(ctx, Event{Kind: EventSessionCreated, SessionID: s.ID, UserID: userID, RemoteAddr: md.IP})
 	return token, s, nil
 }
 
@@ -335,8 +347,19 @@ func (m *Manager) Create(ctx context.Context, userID string, md Metadata) (strin
 // ErrUnknownSession for a token that is malformed, unknown or revoked,
 // ErrSessionExpired for an expired one, and ErrUnavailable (wrapping the
 // cause) when the store fails. A failed touch is logged, not returned: the
-// session was valid.
+// session was valid. Failures other than the store's are audit events.
 func (m *Manager) Authenticate(ctx context.Context, token string) (*Session, error) {
+	s, err := m.authenticate(ctx, token)
+	if err != nil {
+		m.authFailed(ctx, nil, token, s, err)
+		return nil, err
+	}
+	return s, nil
+}
+
+// authenticate is Authenticate without audit events. With ErrSessionExpired
+// it also returns the expired session, for the event to name it.
+func (m *Manager) authenticate(ctx context.Context, token string) (*Session, error) {
 	if s, ok := m.devSession(token); ok {
 		return s, nil
 	}
@@ -361,24 +384,29 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Session, err
 	case s == nil:
 		return nil, ErrUnknownSession
 	case !s.validAt(now):
-		return nil, ErrSessionExpired
+		return s, ErrSessionExpired
 	}
 	return m.maybeTouch(ctx, hash, s, now), nil
 }
 
-// maybeTouch pushes s's idle deadline forward if that would move it by at
-// least TouchInterval and no other request of this process already did so.
+// maybeTouch pushes s's idle deadline forward, capped at the absolute one, if
+// the uncapped deadline would move by at least TouchInterval and no other
+// request of this process already did so.
 func (m *Manager) maybeTouch(ctx context.Context, hash [32]byte, s *Session, now time.Time) *Session {
-	target := now.Add(m.idle)
+	// Decide on the uncapped deadline: near the absolute deadline the capped
+	// one moves by less than TouchInterval, and skipping that last touch
+	// would end a session in use before its Lifetime.
+	want := now.Add(m.idle)
+	if want.Sub(s.IdleExpiresAt) < m.touchEvery || !s.IdleExpiresAt.Before(s.ExpiresAt) ||
+		!m.touches.claim(hash, want, now, m.touchEvery) {
+		return s
+	}
+	target := want
 	if target.After(s.ExpiresAt) {
 		target = s.ExpiresAt
 	}
-	if target.Sub(s.IdleExpiresAt) < m.touchEvery || !m.touches.claim(hash, target, now, m.touchEvery) {
-		return s
-	}
 	if err := m.touch(ctx, s, target, now); err != nil {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "sessionauth: extending session failed; the request goes on",
-			slog.String("session", s.ID), slog.Any("error", err))
+		m.storeFailed(ctx, nil, opTouch, s, err)
 		return s
 	}
 	t := *s
@@ -426,7 +454,11 @@ func (m *Manager) Revoke(ctx context.Context, s *Session) error {
 	if s == nil || s.ref == nil {
 		return nil // not from a store: the dev session, or a zero Session
 	}
-	return m.delete(ctx, s.ref.key)
+	if err := m.delete(ctx, s.ref.key); err != nil {
+		return err
+	}
+	m.emit(ctx, Event{Kind: EventSessionRevoked, SessionID: s.ID, UserID: s.UserID})
+	return nil
 }
 
 // RevokeID ends the session of userID whose ID is sessionID, the form a
@@ -439,7 +471,11 @@ func (m *Manager) RevokeID(ctx context.Context, userID, sessionID string) error 
 	}
 	for _, s := range sessions {
 		if s.ID == sessionID {
-			return m.delete(ctx, s.ref.key)
+			if err := m.delete(ctx, s.ref.key); err != nil {
+				return err
+			}
+			m.emit(ctx, Event{Kind: EventSessionRevoked, SessionID: s.ID, UserID: s.UserID})
+			return nil
 		}
 	}
 	return ErrUnknownSession
@@ -456,6 +492,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string, keep *Session) 
 	}
 	if m.full != nil {
 		n, err := m.full.DeleteUser(ctx, userID, except)
+		m.userRevoked(ctx, userID, keep, n, err)
 		return n, storeError(err)
 	}
 	records, err := m.scanUser(ctx, userID)
@@ -468,10 +505,12 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string, keep *Session) 
 			continue
 		}
 		if err := m.delete(ctx, s.ref.key); err != nil {
+			m.userRevoked(ctx, userID, keep, n, err)
 			return n, err
 		}
 		n++
 	}
+	m.userRevoked(ctx, userID, keep, n, nil)
 	return n, nil
 }
 
@@ -561,6 +600,7 @@ func (m *Manager) Rotate(ctx context.Context, s *Session) (string, *Session, err
 	if err := m.put(ctx, cur.ref.key, cur.UserID, data, cur.expiry()); err != nil {
 		return "", nil, err
 	}
+	m.emit(ctx, Event{Kind: EventSessionRotated, SessionID: cur.ID, UserID: cur.UserID})
 	return token, cur, nil
 }
 

@@ -12,6 +12,12 @@ import (
 //
 // A Store must be safe for concurrent use. Find must report found == false for
 // an expired or missing key and reserve err for system failures.
+//
+// A plain Store can only rewrite a whole record, so extending a session on it
+// is a read followed by a Commit: a revocation or SetValues that lands between
+// the two is undone by the Commit. Where revocation must hold under every
+// interleaving, use a SessionStore, whose Touch only extends a record that
+// still exists (every store of this module is one).
 type Store interface {
 	Delete(key string) error
 	Find(key string) (b []byte, found bool, err error)

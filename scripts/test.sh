@@ -76,3 +76,16 @@ step "examples/frameworks (own module): vet, staticcheck, go test -race"
 	go test -race -count=1 ./...
 )
 # --- end examples/frameworks --------------------------------------------------
+
+# --- fuzz (owned by the hardening work; keep this block together) ---
+# Each native fuzz target runs for a fixed budget on top of its seed corpus
+# and testdata/fuzz, which the plain test runs above already replay. The
+# budget is a count of executions (10 to 20 s each on two cores), not a
+# duration: a duration races Go's fuzz coordinator, which then fails the run
+# with a bare "context deadline exceeded" and no crasher (go.dev/issue/75804,
+# unfixed before Go 1.27). FUZZTIME overrides it, in either form.
+for target in FuzzParseBearer FuzzDecodeSession; do
+	step "fuzz $target for ${FUZZTIME:-200000x}"
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-200000x}" .
+done
+# --- end fuzz ---

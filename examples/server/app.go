@@ -19,6 +19,8 @@ type appConfig struct {
 	touchInterval time.Duration
 	demoPassword  string
 	log           *slog.Logger
+	now           func() time.Time // the sessions' clock; nil means time.Now
+	passwordCost  int              // bcrypt cost of the demo passwords; 0 means bcrypt.DefaultCost
 }
 
 // app is the management API: its handlers only do the application's work;
@@ -32,7 +34,7 @@ type app struct {
 }
 
 func newApp(cfg appConfig) (*app, error) {
-	users, access, keys, err := seedDemo(cfg.demoPassword)
+	users, access, keys, err := seedDemo(cfg.demoPassword, cfg.passwordCost)
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +44,7 @@ func newApp(cfg appConfig) (*app, error) {
 		Lifetime:      cfg.lifetime,
 		TouchInterval: cfg.touchInterval,
 		Logger:        cfg.log,
+		Now:           cfg.now,
 		Access:        access,
 	}
 	if sessionauth.DevMode {

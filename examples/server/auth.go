@@ -31,7 +31,10 @@ func (a *app) signIn(w http.ResponseWriter, r *http.Request) {
 	user, ok := a.users.authenticate(req.Email, req.Password)
 	if !ok {
 		a.log.Info("sign-in refused", "remote", r.RemoteAddr)
-		sessionauth.WriteError(w, r, sessionauth.ErrUnknownSession) // 401, the same body as a bad token
+		// 401 with the same body as a bad token; HTTP wants a challenge on
+		// every 401, and the one that fits is the API's own scheme.
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		sessionauth.WriteError(w, r, sessionauth.ErrUnknownSession)
 		return
 	}
 	token, s, err := a.m.Create(r.Context(), user.ID, sessionauth.RequestMetadata(r))

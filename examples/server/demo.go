@@ -18,8 +18,8 @@ const (
 // seedDemo creates the demo data: organization Acme with two projects and an
 // owner, an admin and a developer; organization Globex with one project and
 // its owner, who has no access to Acme. Each project starts with one API key.
-func seedDemo(password string) (*directory, *sessionauth.MemoryAccess, *keyStore, error) {
-	users, err := newDirectory()
+func seedDemo(password string, cost int) (*directory, *sessionauth.MemoryAccess, *keyStore, error) {
+	users, err := newDirectory(cost)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -87,12 +87,17 @@ func (ks *keyStore) inProjects(projects map[string]bool) []apiKey {
 	return out
 }
 
+// keysProject names the project of GET /keys/api?projectId=P. It reads the
+// query as the library's role checks do: a repeated parameter names no
+// project, so a check and a listing can never read different values.
+var keysProject = sessionauth.ProjectFromQuery("projectId")
+
 // listKeys answers GET /keys/api: the keys of every project the user can
 // access, or of ?projectId=P only (403 without access to P).
 func (a *app) listKeys(w http.ResponseWriter, r *http.Request) {
 	projects := map[string]bool{}
-	if q := r.URL.Query(); q.Has("projectId") {
-		p := q.Get("projectId")
+	if r.URL.Query().Has("projectId") {
+		p := keysProject(r)
 		if _, err := a.m.Authorize(r.Context(), p, sessionauth.RoleDeveloper); err != nil {
 			a.m.Error(w, r, err)
 			return

@@ -73,8 +73,9 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 
 // run serves until ctx is done, then shuts down gracefully: in-flight
 // requests finish, the store closes. ready, if not nil, is called with the
-// address once the listener is open (tests listen on port 0).
-func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr string)) error {
+// address once the listener is open (tests listen on port 0). opts adjust the
+// configuration the flags cannot reach, such as the clock in tests.
+func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr string), opts ...func(*appConfig)) error {
 	o, err := parseFlags(args, logOut)
 	if err != nil {
 		return err
@@ -87,14 +88,18 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr s
 	}
 	defer closeStore()
 
-	app, err := newApp(appConfig{
+	cfg := appConfig{
 		store:         store,
 		idleTimeout:   o.idleTimeout,
 		lifetime:      o.lifetime,
 		touchInterval: o.touchInterval,
 		demoPassword:  o.demoPassword,
 		log:           log,
-	})
+	}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	app, err := newApp(cfg)
 	if err != nil {
 		return err
 	}

@@ -21,18 +21,24 @@ type directory struct {
 	// dummy is the hash compared against when the email is unknown, so an
 	// unknown email costs the same bcrypt work as a wrong password.
 	dummy []byte
+	cost  int
 }
 
-func newDirectory() (*directory, error) {
-	dummy, err := bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
+// newDirectory returns an empty directory hashing with the bcrypt cost, or
+// bcrypt.DefaultCost if cost is 0.
+func newDirectory(cost int) (*directory, error) {
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("no such user"), cost)
 	if err != nil {
 		return nil, err
 	}
-	return &directory{byEmail: map[string]*user{}, ids: map[string]*user{}, dummy: dummy}, nil
+	return &directory{byEmail: map[string]*user{}, ids: map[string]*user{}, dummy: dummy, cost: cost}, nil
 }
 
 func (d *directory) add(id, email, name, password string) error {
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), d.cost)
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,14 @@ func TestConformance(t *testing.T) {
 		// what the suite expired.
 		s := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: time.Hour})
 		return storetest.Harness{
-			Store: s,
-			Sweep: func(context.Context) (int, error) { return s.Sweep(), nil },
-			Close: s.Close,
+			Store:       s,
+			Sweep:       func(context.Context) (int, error) { return s.Sweep(), nil },
+			Close:       s.Close,
+			Nanoseconds: true,
+			// Two Managers in one process share the one store.
+			Peer: func(*testing.T, *storetest.Clock) storetest.Harness {
+				return storetest.Harness{Store: s}
+			},
 		}
 	})
 }

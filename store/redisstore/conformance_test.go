@@ -15,13 +15,22 @@ import (
 // TestConformance runs the suite with a fresh key prefix per subtest on one
 // client. The store decides expiry by the suite's clock (Redis's TTLs only
 // reclaim memory), so no test is skipped for a wall clock; the sweep tests
-// are, since Redis expires keys by itself and the store has no sweep.
+// are, since Redis expires keys by itself and the store has no sweep. The
+// Peer is a Store on the same prefix through a client of its own, as a second
+// application process would have.
 func TestConformance(t *testing.T) {
 	client := newClient(t, "")
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
-		s, err := redisstore.New(client, redisstore.Config{Prefix: uniquePrefix(t, client), Now: clock.Now})
+		prefix := uniquePrefix(t, client)
+		s, err := redisstore.New(client, redisstore.Config{Prefix: prefix, Now: clock.Now})
 		require.NoError(t, err)
-		return storetest.Harness{Store: s}
+		return storetest.Harness{Store: s, Nanoseconds: true,
+			Peer: func(t *testing.T, clock *storetest.Clock) storetest.Harness {
+				peer, err := redisstore.New(newClient(t, ""), redisstore.Config{Prefix: prefix, Now: clock.Now})
+				require.NoError(t, err)
+				return storetest.Harness{Store: peer}
+			},
+		}
 	})
 }
 

@@ -11,49 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/testenv"
 	"github.com/sessionauth/sessionauth/store/redisstore"
 )
-
-func TestGetReturnsWhatPutWroteToTheNanosecond(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	key := randomKey()
-	exp := f.clock.Now().Add(30*time.Minute + 123*time.Nanosecond)
-
-	require.NoError(t, f.store.Put(ctx, key, "alice", []byte("record"), exp))
-
-	data, got, found, err := f.store.Get(ctx, key)
-	require.NoError(t, err)
-	require.True(t, found)
-	assert.Equal(t, []byte("record"), data)
-	assert.True(t, got.Equal(exp), "expiry %v, want %v", got, exp)
-
-	_, _, found, err = f.store.Get(ctx, randomKey())
-	require.NoError(t, err)
-	assert.False(t, found, "a key never written is not found")
-}
-
-func TestSessionIsLiveStrictlyBeforeItsExpiry(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	key := randomKey()
-	require.NoError(t, f.store.Put(ctx, key, "alice", []byte("x"), f.clock.Now().Add(time.Minute)))
-
-	f.clock.Advance(time.Minute - time.Nanosecond)
-	_, _, found, err := f.store.Get(ctx, key)
-	require.NoError(t, err)
-	assert.True(t, found, "one nanosecond before the expiry")
-
-	f.clock.Advance(time.Nanosecond)
-	_, _, found, err = f.store.Get(ctx, key)
-	require.NoError(t, err)
-	assert.False(t, found, "at the expiry")
-	_, found, err = f.store.FindCtx(ctx, key)
-	require.NoError(t, err)
-	assert.False(t, found, "scs Find agrees")
-}
 
 func TestPutNeverShortensALiveSession(t *testing.T) {
 	t.Parallel()
@@ -277,29 +237,6 @@ func assertNoKeys(t *testing.T, f *fixture) {
 	assert.Empty(t, keys)
 }
 
-func TestCommitSetsTheExpiryExactly(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	key := randomKey()
-	t0 := f.clock.Now()
-	require.NoError(t, f.store.CommitCtx(ctx, key, []byte("a"), t0.Add(time.Hour)))
-	require.NoError(t, f.store.Commit(key, []byte("b"), t0.Add(time.Minute)))
-
-	data, found, err := f.store.Find(key)
-	require.NoError(t, err)
-	require.True(t, found)
-	assert.Equal(t, []byte("b"), data)
-	_, exp, _, err := f.store.Get(ctx, key)
-	require.NoError(t, err)
-	assert.True(t, exp.Equal(t0.Add(time.Minute)), "scs may shorten a session: Commit is exact")
-
-	require.NoError(t, f.store.Commit(key, []byte("c"), t0))
-	_, found, err = f.store.Find(key)
-	require.NoError(t, err)
-	assert.False(t, found, "a Commit with a past expiry removes the session")
-}
-
 func TestAllReturnsLiveSessions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -362,32 +299,6 @@ func TestNewRejectsAnInvalidConfig(t *testing.T) {
 	assert.Error(t, err)
 }
 
-func TestErrorsNeverContainTheKey(t *testing.T) {
-	t.Parallel()
-	p := newProxy(t, "127.0.0.1:1")
-	p.Cut()
-	client := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
-	t.Cleanup(func() { _ = client.Close() })
-	s, err := redisstore.New(client, redisstore.Config{})
-	require.NoError(t, err)
-	ctx := context.Background()
-	key := randomKey()
-	exp := time.Now().Add(time.Hour)
-
-	errs := map[string]error{}
-	_, _, _, errs["Get"] = s.Get(ctx, key)
-	errs["Put"] = s.Put(ctx, key, "alice", []byte("x"), exp)
-	errs["Touch"] = s.Touch(ctx, key, exp)
-	errs["Delete"] = s.Delete(key)
-	errs["Commit"] = s.Commit(key, []byte("x"), exp)
-	_, errs["DeleteUser"] = s.DeleteUser(ctx, "alice", key)
-	for op, err := range errs {
-		require.Error(t, err, op)
-		assert.NotContains(t, err.Error(), key, op)
-		assert.NotContains(t, err.Error(), key[:16], op)
-	}
-}
-
 func TestCorruptValueIsAnErrorNotASession(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -404,7 +315,7 @@ func TestCorruptValueIsAnErrorNotASession(t *testing.T) {
 func TestOpenOwnsItsClient(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, redisURL(t), redisstore.Config{Prefix: "sessionauth-test-open"})
+	s, err := redisstore.Open(ctx, testenv.RedisURL(t), redisstore.Config{Prefix: "sessionauth-test-open"})
 	require.NoError(t, err)
 	_, _, _, err = s.Get(ctx, randomKey())
 	require.NoError(t, err)

@@ -13,14 +13,20 @@ import (
 	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
+// TestConformance runs the suite on a fresh file per subtest. Its Peer is a
+// second Store on the same file, which is what a second process would open.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
-		s, err := sqlitestore.New(filepath.Join(t.TempDir(), "sessions.db"), sqlitestore.Config{
-			Now:           clock.Now,
-			SweepInterval: time.Hour,
-		})
+		path := filepath.Join(t.TempDir(), "sessions.db")
+		s, err := sqlitestore.New(path, sqlitestore.Config{Now: clock.Now, SweepInterval: time.Hour})
 		require.NoError(t, err)
-		return storetest.Harness{Store: s, Sweep: s.Sweep, Close: s.Close}
+		return storetest.Harness{Store: s, Sweep: s.Sweep, Close: s.Close, Nanoseconds: true,
+			Peer: func(t *testing.T, clock *storetest.Clock) storetest.Harness {
+				peer, err := sqlitestore.New(path, sqlitestore.Config{Now: clock.Now, SweepInterval: -1})
+				require.NoError(t, err)
+				return storetest.Harness{Store: peer, Close: peer.Close}
+			},
+		}
 	})
 }
 

@@ -44,7 +44,7 @@
 // files with 8 KiB pages, so that the tree of a million sessions is three
 // levels deep, and maps the file into the read connections' memory
 // (Config.MmapSize), so that visiting a page needs no system call: a lookup
-// among a million sessions costs about 1.3 times one among a thousand
+// among a million sessions costs 1.3 to 1.5 times one among a thousand
 // (BenchmarkLookup).
 //
 // # Schema

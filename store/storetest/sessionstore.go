@@ -22,9 +22,11 @@ func sessionStoreCases() []testCase {
 		{"PutNeverShortensALiveRecord", needFull, testPutNeverShortens},
 		{"PutOverAnExpiredRecordTakesTheGivenExpiry", needFull | needClock, testPutOverExpired},
 		{"PutMovesTheRecordToItsNewUser", needFull, testPutMovesUser},
+		{"CommitTakesTheRecordFromItsUser", needFull, testCommitUnowns},
 		{"TouchOnlyMovesExpiryForward", needFull, testTouchForwardOnly},
 		{"TouchOfMissingOrExpiredIsANoop", needFull, testTouchMissingOrExpired},
 		{"ExpiryBoundarySessionStore", needFull | needClock, testExpiryBoundaryFull},
+		{"ExpiryKeepsNanoseconds", needFull | needClock | needNanos, testExpiryNanoseconds},
 		{"ListUserReturnsTheLiveRecordsOfOneUser", needFull, testListUser},
 		{"DeleteUserDeletesAllButExceptAndCountsLive", needFull, testDeleteUser},
 		{"DeleteRemovesFromTheUserIndex", needFull, testDeleteUnindexes},
@@ -114,6 +116,26 @@ func testPutMovesUser(t *testing.T, e *env) {
 	assert.Zero(t, n, "deleting the old user's records does not reach it")
 	_, _, found := e.get(t, key)
 	assert.True(t, found)
+}
+
+// testCommitUnowns checks that a record rewritten through scs's Commit (an
+// scs-level migration, or an scs application sharing the store) belongs to no
+// user any more: the Manager can no longer list or revoke it as a session.
+func testCommitUnowns(t *testing.T, e *env) {
+	ctx := t.Context()
+	key, data := newKey(t), newData(t, 30)
+	require.NoError(t, e.full.Put(ctx, key, "alice", newData(t, 30), e.live()))
+	require.NoError(t, e.store.Commit(key, data, e.live()))
+
+	list, err := e.full.ListUser(ctx, "alice")
+	require.NoError(t, err)
+	assert.Empty(t, list, "a record rewritten through scs belongs to no user")
+	n, err := e.full.DeleteUser(ctx, "alice", "")
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	got, _, found := e.get(t, key)
+	require.True(t, found, "deleting the old user's records does not reach it")
+	assert.Equal(t, data, got)
 }
 
 func testTouchForwardOnly(t *testing.T, e *env) {
@@ -370,4 +392,31 @@ func recordKeys(rs []sessionauth.Record) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// testExpiryNanoseconds is testGet and testExpiryBoundaryFull at the
+// resolution of a time.Time, for the stores that keep it.
+func testExpiryNanoseconds(t *testing.T, e *env) {
+	ctx := t.Context()
+	key, exp := newKey(t), e.now().Add(30*time.Minute+123*time.Nanosecond)
+	require.NoError(t, e.full.Put(ctx, key, "alice", newData(t, 30), exp))
+	_, got, found := e.get(t, key)
+	require.True(t, found)
+	assertTime(t, "expiry read back", exp, got)
+
+	key, exp = newKey(t), e.now().Add(time.Minute)
+	require.NoError(t, e.full.Put(ctx, key, "alice", newData(t, 30), exp))
+	e.advance(time.Minute - time.Nanosecond)
+	_, _, found = e.get(t, key)
+	assert.True(t, found, "Get: live a nanosecond before the expiry")
+	_, found, err := e.store.Find(key)
+	require.NoError(t, err)
+	assert.True(t, found, "Find: live a nanosecond before the expiry")
+
+	e.advance(time.Nanosecond)
+	_, _, found = e.get(t, key)
+	assert.False(t, found, "Get: expired at the expiry instant")
+	_, found, err = e.store.Find(key)
+	require.NoError(t, err)
+	assert.False(t, found, "Find: expired at the expiry instant")
 }

@@ -16,8 +16,9 @@
 // What runs depends on what the store is, detected by type assertion:
 //
 //   - every store (a plain scs store is enough) runs the core: Find, Commit
-//     and Delete, Commit overwriting exactly, expiry, and the Manager's core
-//     operations on top (create, authenticate, revoke, rotate, set values);
+//     and Delete, Commit overwriting exactly, expiry, an scs application
+//     over HTTP, and the Manager's core operations on top (create,
+//     authenticate, revoke, rotate, set values);
 //   - a sessionauth.CtxStore also runs the core through its Ctx methods;
 //   - a sessionauth.IterableStore (scs.IterableStore) runs All, and the
 //     Manager's listing and per-user revocation through it;
@@ -26,15 +27,24 @@
 //     per-user index, and the concurrent cases (touch against update, touch
 //     against delete, revoke against authenticate);
 //   - a Harness with Sweep runs the sweep tests, and every store runs the
-//     check that Close leaves no goroutine behind.
+//     check that Close leaves no goroutine behind;
+//   - a Harness with Peer runs the multi-instance tests: two Managers, each
+//     on its own instance of the store and its own clock, behind real HTTP
+//     listeners, as two processes of one application would be.
 //
 // Stores whose clock cannot be injected (a Redis server expires keys by its
 // own clock, a database may use now()) set Harness.WallClock: the suite then
 // skips the tests that need to move time to an exact instant and checks
 // expiry with deadlines an hour in the past or the future instead.
 //
+// A store that talks to a server also calls RunOutage with the store behind
+// something the test can cut (a TCP proxy), to check that an outage is
+// answered with 503 and that the Manager recovers without a restart, and may
+// measure a request with BenchmarkRequest.
+//
 // Times in the suite are whole milliseconds, so a store may keep expiries to
-// the millisecond (Redis PEXPIREAT, PostgreSQL timestamptz). A test that
+// the millisecond (Redis PEXPIREAT, PostgreSQL timestamptz); a store that
+// keeps them to the nanosecond says so with Harness.Nanoseconds. A test that
 // needs a capability the store lacks is skipped with the reason, so `go test
 // -v` shows what a store was not checked for.
 package storetest
@@ -64,6 +74,12 @@ type Harness struct {
 	// Default: false, the store honours the Clock.
 	WallClock bool
 
+	// Nanoseconds reports that the store keeps an expiry to the
+	// nanosecond, as a time.Time does, rather than to the millisecond. The
+	// suite then also checks Get and the expiry instant at that resolution.
+	// Default: false, millisecond expiries are enough.
+	Nanoseconds bool
+
 	// Sweep, if set, deletes the records expired at the store's clock now
 	// and reports how many it deleted. The suite checks that it deletes
 	// exactly the expired records and never a live one, even while they
@@ -77,6 +93,17 @@ type Harness struct {
 	// factory survives it. Clients shared between subtests belong outside
 	// the factory, created before Run.
 	Close func() error
+
+	// Peer, if set, opens a second instance of Store on the same data, as
+	// a second process of the application would: a second client or
+	// connection pool on the same server and key prefix or table, a second
+	// Store on the same file. The new instance decides expiry by clock,
+	// which the suite sets to the same instant as the first one's and then
+	// moves on its own. A store that lives in one process may return the
+	// same Store (its own clock then stays in charge). The suite uses the
+	// returned Harness's Store and Close only, and calls Close when the
+	// subtest ends. Default: nil, the multi-instance tests are skipped.
+	Peer func(t *testing.T, clock *Clock) Harness
 }
 
 // Clock is the clock of a subtest. A store that honours it decides expiry by
@@ -119,6 +146,8 @@ const (
 	needIterable                  // sessionauth.IterableStore
 	needClock                     // honours the injected Clock
 	needSweep                     // Harness.Sweep
+	needPeer                      // Harness.Peer
+	needNanos                     // Harness.Nanoseconds
 )
 
 // testCase is one subtest of the suite.
@@ -129,13 +158,15 @@ type testCase struct {
 }
 
 // cases lists the suite in the order it runs: the core that any scs store
-// must pass first, then the full SessionStore contract, then the Manager on
-// top, then background work.
+// must pass first, then the full SessionStore contract, then scs and the Manager on
+// top, then two instances of the store side by side, then background work.
 func cases() []testCase {
 	var all []testCase
 	all = append(all, coreCases()...)
 	all = append(all, sessionStoreCases()...)
+	all = append(all, scsCases()...)
 	all = append(all, managerCases()...)
+	all = append(all, peerCases()...)
 	all = append(all, sweepCases()...)
 	return all
 }
@@ -205,6 +236,10 @@ func (e *env) lacks(n need) string {
 		return "decides expiry by a wall clock the suite cannot move"
 	case n&needSweep != 0 && e.h.Sweep == nil:
 		return "has no Harness.Sweep"
+	case n&needNanos != 0 && !e.h.Nanoseconds:
+		return "keeps expiries to the millisecond (Harness.Nanoseconds is false)"
+	case n&needPeer != 0 && e.h.Peer == nil:
+		return "has no Harness.Peer"
 	}
 	return ""
 }
