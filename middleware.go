@@ -38,42 +38,66 @@ func FromContext(ctx context.Context) (*Session, bool) {
 // exactly one well-formed bearer credential, including two Authorization
 // headers. Tokens in the URL query, a form body or a cookie are never read.
 func BearerToken(r *http.Request) (string, error) {
+	token, _, err := bearerToken(r)
+	return token, err
+}
+
+// bearerToken is BearerToken that also reports whether the token has the
+// exact shape of the tokens this package issues (wellFormedToken), so that
+// the middleware scans the token once, not twice.
+func bearerToken(r *http.Request) (token string, wellFormed bool, err error) {
 	values := r.Header["Authorization"]
 	switch len(values) {
 	case 0:
-		return "", ErrNoToken
+		return "", false, ErrNoToken
 	case 1:
 	default:
-		return "", ErrMalformedToken
+		return "", false, ErrMalformedToken
 	}
-	return parseBearer(values[0])
+	return parseCredentials(values[0])
 }
 
 func parseBearer(h string) (string, error) {
+	token, _, err := parseCredentials(h)
+	return token, err
+}
+
+// parseCredentials is parseBearer that also reports whether the token is
+// well formed (see bearerToken).
+func parseCredentials(h string) (token string, wellFormed bool, err error) {
 	if len(h) > MaxAuthorizationLength {
-		return "", ErrMalformedToken
+		return "", false, ErrMalformedToken
 	}
-	i := 0
-	for i < len(h) && isTokenChar(h[i]) {
-		i++
+	i := len("bearer")
+	if len(h) <= i || h[i] != ' ' || !asciiEqualFold(h[:i], "bearer") {
+		// Not the usual "Bearer <token>": find where the scheme ends.
+		i = 0
+		for i < len(h) && isTokenChar(h[i]) {
+			i++
+		}
 	}
 	scheme, rest := h[:i], h[i:]
 	if len(scheme) != len("bearer") || !asciiEqualFold(scheme, "bearer") {
 		if scheme != "" && (rest == "" || rest[0] == ' ') {
-			return "", ErrNoToken // another scheme, such as Basic
+			return "", false, ErrNoToken // another scheme, such as Basic
 		}
-		return "", ErrMalformedToken
+		return "", false, ErrMalformedToken
 	}
 	if rest == "" || rest[0] != ' ' {
-		return "", ErrMalformedToken
+		return "", false, ErrMalformedToken
 	}
 	for rest != "" && rest[0] == ' ' {
 		rest = rest[1:]
 	}
-	if !isB64Token(rest) {
-		return "", ErrMalformedToken
+	// Base64url is a subset of b64token: a token of this package's shape
+	// needs no other scan.
+	if wellFormedToken(rest) {
+		return rest, true, nil
 	}
-	return rest, nil
+	if !isB64Token(rest) {
+		return "", false, ErrMalformedToken
+	}
+	return rest, false, nil
 }
 
 // isTokenChar reports whether c may appear in an auth-scheme (RFC 9110 token).
@@ -186,14 +210,19 @@ func (m *Manager) AuthenticateRequest(r *http.Request) (*Session, error) {
 // authenticateRequest reports every failure but ErrNoToken, which only its
 // caller knows to be one, and store failures, which Manager.Error reports.
 func (m *Manager) authenticateRequest(r *http.Request) (*Session, error) {
-	token, err := BearerToken(r)
+	token, wellFormed, err := bearerToken(r)
 	if err != nil {
 		if !errors.Is(err, ErrNoToken) {
 			m.authFailed(r.Context(), r, "", nil, err)
 		}
 		return nil, err
 	}
-	s, err := m.authenticate(r.Context(), token)
+	var s *Session
+	if wellFormed {
+		s, err = m.authenticateWellFormed(r.Context(), token)
+	} else {
+		s, err = m.authenticate(r.Context(), token)
+	}
 	if err != nil {
 		m.authFailed(r.Context(), r, token, s, err)
 		return nil, err

@@ -2,6 +2,7 @@ package benchmarks_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -168,13 +169,19 @@ func newSQLiteManager(b *testing.B) (*sessionauth.Manager, string) {
 	return m, token
 }
 
+// newManager returns a Manager for cfg and the token of one session of
+// benchUser. Audit events are discarded: a benchmark that creates sessions
+// would measure its log otherwise.
 func newManager(b *testing.B, cfg sessionauth.Config) (*sessionauth.Manager, string) {
+	cfg.Logger = discardLogger
 	m, err := sessionauth.New(cfg)
 	must(b, err)
 	token, _, err := m.Create(context.Background(), benchUser, benchMetadata)
 	must(b, err)
 	return m, token
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // benchMetadata is what a session created by a command-line client carries.
 var benchMetadata = sessionauth.Metadata{IP: "192.0.2.10", UserAgent: "curl/8.5.0"}

@@ -50,7 +50,7 @@ func benchmarkTouchWrites(b *testing.B, newStore func(now func() time.Time) sess
 	clock.Store(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
 	store, counter := countWrites(newStore(now))
-	m, err := sessionauth.New(sessionauth.Config{Store: store, Now: now})
+	m, err := sessionauth.New(sessionauth.Config{Store: store, Now: now, Logger: discardLogger})
 	must(b, err)
 	h, failures := sessionHandler()
 	h = m.Require(h)
