@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
@@ -15,26 +16,30 @@ import (
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
-// benchPopulation is a store filled with n sessions made by a Manager, the
-// SHA-256 of their tokens, and what they cost in memory.
+// benchPopulation is a store filled with n sessions made by a Manager, their
+// tokens, and what they cost in memory.
 type benchPopulation struct {
 	store  *memstore.Store
-	hashes [][32]byte
-	now    time.Time
-	// stored is the heap growth per session after Create, loaded after
-	// every session has also been authenticated once.
+	tokens [][sessionauth.TokenLength]byte
+	// stored is the heap growth per session once created, loaded once
+	// every session has also been authenticated (LoadSession keeps the
+	// decoded session of a session in use).
 	stored, loaded float64
-	// record is the mean size of the encoded records.
+	// record is the size of one encoded record, part of both.
 	record float64
 }
 
-// benchPopulations caches populations for the life of the test process:
-// a million sessions take seconds to create, and a benchmark function may
-// run more than once (-count).
+// benchPopulations caches populations for the life of the test process: a
+// million sessions take seconds to create, and a benchmark function may run
+// more than once (-count).
 var benchPopulations struct {
 	sync.Mutex
 	m map[int]*benchPopulation
 }
+
+// benchLogger discards the audit events of the Managers here: logging a
+// million session creations is not what these benchmarks measure.
+var benchLogger = slog.New(slog.DiscardHandler)
 
 // population returns a store of n sessions of n/4 users, each created with
 // the metadata of a command-line client, as the request benchmarks use.
@@ -48,15 +53,15 @@ func population(b *testing.B, n int) *benchPopulation {
 		benchPopulations.m = make(map[int]*benchPopulation)
 	}
 	start := time.Now()
-	p := &benchPopulation{hashes: make([][32]byte, n), now: time.Now()}
+	// Allocated before the first measurement: the tokens are the
+	// benchmark's, not the store's.
+	p := &benchPopulation{tokens: make([][sessionauth.TokenLength]byte, n)}
 	ctx := context.Background()
 	md := sessionauth.Metadata{IP: "192.0.2.10", UserAgent: "curl/8.5.0"}
 
 	before := heapAlloc()
 	p.store = memstore.NewWithConfig(memstore.Config{SweepInterval: -1})
-	// Audit events are discarded: logging a million of them is not what
-	// this measures.
-	m, err := sessionauth.New(sessionauth.Config{Store: p.store, Logger: slog.New(slog.DiscardHandler)})
+	m, err := sessionauth.New(sessionauth.Config{Store: p.store, Logger: benchLogger})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,11 +71,12 @@ func population(b *testing.B, n int) *benchPopulation {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p.hashes[i] = sha256.Sum256([]byte(token))
+		copy(p.tokens[i][:], token)
 	}
 	p.stored = float64(heapAlloc()-before) / float64(n)
-	for _, h := range p.hashes {
-		if s, err := p.store.LoadSession(ctx, h, p.now); s == nil || err != nil {
+	now := time.Now()
+	for i := range p.tokens {
+		if s, err := p.store.LoadSession(ctx, sha256.Sum256(p.tokens[i][:]), now); s == nil || err != nil {
 			b.Fatalf("LoadSession: %v, %v", s, err)
 		}
 	}
@@ -78,7 +84,8 @@ func population(b *testing.B, n int) *benchPopulation {
 
 	// Every session has the same metadata and a user ID of about the same
 	// length: one record stands for all.
-	data, _, found, err := p.store.Get(ctx, keyOf(p.hashes[0]))
+	h := sha256.Sum256(p.tokens[0][:])
+	data, _, found, err := p.store.Get(ctx, hex.EncodeToString(h[:]))
 	if err != nil || !found {
 		b.Fatalf("Get: %v, %v", found, err)
 	}
@@ -86,15 +93,6 @@ func population(b *testing.B, n int) *benchPopulation {
 	b.Logf("created %d sessions in %v", n, time.Since(start).Round(time.Millisecond))
 	benchPopulations.m[n] = p
 	return p
-}
-
-func keyOf(h [32]byte) string {
-	const hexdigits = "0123456789abcdef"
-	var key [64]byte
-	for i, c := range h {
-		key[2*i], key[2*i+1] = hexdigits[c>>4], hexdigits[c&15]
-	}
-	return string(key[:])
 }
 
 // heapAlloc is the live heap after a full collection.
@@ -105,38 +103,84 @@ func heapAlloc() uint64 {
 	return ms.HeapAlloc
 }
 
-// BenchmarkLookup authenticates random sessions through the SessionLoader
-// fast path, in stores of 1,000 and 1,000,000 sessions, and reports the
-// memory a session costs: bytes/session once created, bytes/session-loaded
-// once also authenticated (LoadSession keeps the decoded session), and
-// record-bytes, the size of the encoded record included in both.
+// benchSizes are the store sizes of BenchmarkLookup.
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"1k", 1_000}, {"1M", 1_000_000}}
+
+// sample returns 64k tokens of p's sessions at random, as a server's
+// traffic asks for them: at a million sessions, far more than the CPU
+// caches hold.
+func (p *benchPopulation) sample() []string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	tokens := make([]string, 1<<16)
+	for i := range tokens {
+		tokens[i] = string(p.tokens[rng.IntN(len(p.tokens))][:])
+	}
+	return tokens
+}
+
+// BenchmarkLookup finds random sessions in stores of 1,000 and 1,000,000
+// sessions, and reports what a session costs in memory: bytes/session once
+// created, bytes/session-loaded once also authenticated, and record-bytes,
+// the encoded record included in both.
+//
+//   - store-1k, store-1M: LoadSession alone, given the SHA-256 of a token:
+//     the store's part of a request.
+//   - authenticate-1k, authenticate-1M: Manager.Authenticate of a token:
+//     the shape check, SHA-256, clock and LoadSession a request pays.
 func BenchmarkLookup(b *testing.B) {
-	for _, size := range []struct {
-		name string
-		n    int
-	}{{"1k", 1_000}, {"1M", 1_000_000}} {
-		b.Run(size.name, func(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run("store-"+size.name, func(b *testing.B) {
 			p := population(b, size.n)
-			// Random sessions, as a server's traffic asks for them: at
-			// a million, far more than the CPU caches hold.
-			rng := rand.New(rand.NewPCG(1, 2))
-			sample := make([][32]byte, 1<<16)
-			for i := range sample {
-				sample[i] = p.hashes[rng.IntN(size.n)]
+			tokens := p.sample()
+			hashes := make([][32]byte, len(tokens))
+			for i, t := range tokens {
+				hashes[i] = sha256.Sum256([]byte(t))
 			}
 			ctx := context.Background()
+			now := time.Now()
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				s, err := p.store.LoadSession(ctx, sample[i%len(sample)], p.now)
+				s, err := p.store.LoadSession(ctx, hashes[i%len(hashes)], now)
 				if s == nil || err != nil {
 					b.Fatalf("LoadSession: %v, %v", s, err)
 				}
 				i++
 			}
-			b.ReportMetric(p.stored, "bytes/session")
-			b.ReportMetric(p.loaded, "bytes/session-loaded")
-			b.ReportMetric(p.record, "record-bytes")
+			p.report(b)
 		})
 	}
+	for _, size := range benchSizes {
+		b.Run("authenticate-"+size.name, func(b *testing.B) {
+			p := population(b, size.n)
+			tokens := p.sample()
+			// An idle timeout far shorter than the sessions' own keeps
+			// the Manager from touching them, however long the run.
+			m, err := sessionauth.New(sessionauth.Config{
+				Store: p.store, Logger: benchLogger, IdleTimeout: 2 * time.Minute, TouchInterval: time.Minute,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := m.Authenticate(ctx, tokens[i%len(tokens)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			p.report(b)
+		})
+	}
+}
+
+func (p *benchPopulation) report(b *testing.B) {
+	b.ReportMetric(p.stored, "bytes/session")
+	b.ReportMetric(p.loaded, "bytes/session-loaded")
+	b.ReportMetric(p.record, "record-bytes")
 }
