@@ -37,8 +37,9 @@ const (
 //   - scs: github.com/alexedwards/scs/v2 LoadAndSave on its memstore with
 //     IdleTimeout set and the session in a cookie: the baseline users compare
 //     with. The handler reads a string from the scs session.
-//   - memstore-parallel, sqlitestore-parallel: Require with b.RunParallel,
-//     GOMAXPROCS goroutines sharing one session.
+//   - bare-parallel, memstore-parallel, sqlitestore-parallel: the same with
+//     b.RunParallel, GOMAXPROCS goroutines sharing one session; bare-parallel
+//     shows how far the machine and the allocator let a handler scale.
 //
 // The clock is the real one and the default TouchInterval (one minute) is
 // far longer than a run, so these figures are of requests that do not write
@@ -55,6 +56,12 @@ func BenchmarkRequest(b *testing.B) {
 		req := newRequest(b, "")
 		req = req.WithContext(sessionauth.NewContext(req.Context(), &sessionauth.Session{UserID: benchUser}))
 		runSerial(b, h, req, failures)
+	})
+	b.Run("bare-parallel", func(b *testing.B) {
+		h, failures := sessionHandler()
+		req := newRequest(b, "")
+		req = req.WithContext(sessionauth.NewContext(req.Context(), &sessionauth.Session{UserID: benchUser}))
+		runParallel(b, h, req, failures)
 	})
 	b.Run("memstore", func(b *testing.B) {
 		m, token := newMemstoreManager(b, nil)
