@@ -37,9 +37,9 @@ var benchPopulations struct {
 	m map[int]*benchPopulation
 }
 
-// benchLogger discards the audit events of the Managers here: logging a
+// discardLogger discards the audit events of the Managers here: logging a
 // million session creations is not what these benchmarks measure.
-var benchLogger = slog.New(slog.DiscardHandler)
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // population returns a store of n sessions of n/4 users, each created with
 // the metadata of a command-line client, as the request benchmarks use.
@@ -61,7 +61,7 @@ func population(b *testing.B, n int) *benchPopulation {
 
 	before := heapAlloc()
 	p.store = memstore.NewWithConfig(memstore.Config{SweepInterval: -1})
-	m, err := sessionauth.New(sessionauth.Config{Store: p.store, Logger: benchLogger})
+	m, err := sessionauth.New(sessionauth.Config{Store: p.store, Logger: discardLogger})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func BenchmarkLookup(b *testing.B) {
 			// An idle timeout far shorter than the sessions' own keeps
 			// the Manager from touching them, however long the run.
 			m, err := sessionauth.New(sessionauth.Config{
-				Store: p.store, Logger: benchLogger, IdleTimeout: 2 * time.Minute, TouchInterval: time.Minute,
+				Store: p.store, Logger: discardLogger, IdleTimeout: 2 * time.Minute, TouchInterval: time.Minute,
 			})
 			if err != nil {
 				b.Fatal(err)
