@@ -16,17 +16,24 @@ import (
 
 type parentKey struct{}
 
-// The context a handler behind Require or Optional gets is the request's own
-// with the session added: the parent's values, deadline and cancellation go
+// The context a handler behind Require, Optional or RequireRole gets is the
+// request's own with the session (and the grant) added: the parent's values, deadline and cancellation go
 // through, the request the middleware received is left as it was, and the
 // context prints without the session.
 func TestMiddlewareContextKeepsTheRequestContext(t *testing.T) {
 	for name, wrap := range map[string]func(*sessionauth.Manager, http.Handler) http.Handler{
 		"Require":  (*sessionauth.Manager).Require,
 		"Optional": (*sessionauth.Manager).Optional,
+		"RequireRole": func(m *sessionauth.Manager, h http.Handler) http.Handler {
+			return m.RequireRole(sessionauth.RoleDeveloper, func(*http.Request) string { return "web" })(h)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t, sessionauth.Config{})
+			access := sessionauth.NewMemoryAccess()
+			require.NoError(t, access.AddOrganization("acme", "Acme"))
+			require.NoError(t, access.AddProject("web", "Web", "acme"))
+			require.NoError(t, access.SetProjectRole("web", "user-1", sessionauth.RoleAdmin))
+			h := newHarness(t, sessionauth.Config{Access: access})
 			token, s := h.create(t, "user-1")
 			deadline := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 			parent, cancelDeadline := context.WithDeadline(context.WithValue(context.Background(), parentKey{}, "parent value"), deadline)
@@ -54,6 +61,12 @@ func TestMiddlewareContextKeepsTheRequestContext(t *testing.T) {
 			require.True(t, ok)
 			assert.Equal(t, s.ID, got.ID)
 			assert.Equal(t, "parent value", ctx.Value(parentKey{}))
+			if g, ok := sessionauth.GrantFromContext(ctx); name == "RequireRole" {
+				assert.True(t, ok)
+				assert.Equal(t, sessionauth.Grant{ProjectID: "web", Role: sessionauth.RoleAdmin}, g)
+			} else {
+				assert.False(t, ok)
+			}
 			d, ok := ctx.Deadline()
 			assert.True(t, ok)
 			assert.True(t, d.Equal(deadline))

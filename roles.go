@@ -286,6 +286,45 @@ func GrantFromContext(ctx context.Context) (Grant, bool) {
 	return *g, true
 }
 
+// withGrant returns a shallow copy of r whose context carries s and g, in one
+// allocation, as withSession does for Require.
+func withGrant(r *http.Request, s *Session, g Grant) *http.Request {
+	x := &requestWithGrant{ctx: grantContext{Context: r.Context(), s: s, g: g}}
+	x.r = *r.WithContext(&x.ctx)
+	return &x.r
+}
+
+type requestWithGrant struct {
+	r   http.Request
+	ctx grantContext
+}
+
+// grantContext is the context of a request that RequireRole let through: its
+// parent with the session and the grant.
+type grantContext struct {
+	context.Context
+	s *Session
+	g Grant
+}
+
+func (c *grantContext) Value(key any) any {
+	switch key {
+	case grantKey:
+		return &c.g
+	case sessionKey:
+		return c.s
+	}
+	return c.Context.Value(key)
+}
+
+// String names the context for debugging without printing the session.
+func (c *grantContext) String() string {
+	if p, ok := c.Context.(fmt.Stringer); ok {
+		return p.String() + ".WithValue(sessionauth.grant)"
+	}
+	return "context.WithValue(sessionauth.grant)"
+}
+
 // RequireRole returns middleware that lets a request through only if its
 // session holds at least the required role on the project that project names.
 // It authenticates the request itself unless Require or Optional already put
@@ -324,7 +363,6 @@ func (m *Manager) RequireRole(required Role, project ProjectFunc) func(http.Hand
 					m.Error(w, r, err)
 					return
 				}
-				ctx = NewContext(ctx, s)
 			}
 			projectID := project(r)
 			role, err := m.authorize(ctx, s, projectID, required)
@@ -335,8 +373,7 @@ func (m *Manager) RequireRole(required Role, project ProjectFunc) func(http.Hand
 				m.Error(w, r, err)
 				return
 			}
-			ctx = context.WithValue(ctx, grantKey, &Grant{ProjectID: projectID, Role: role})
-			next.ServeHTTP(w, r.WithContext(ctx))
+			next.ServeHTTP(w, withGrant(r, s, Grant{ProjectID: projectID, Role: role}))
 		})
 	}
 }
