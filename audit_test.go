@@ -1,7 +1,6 @@
 package sessionauth_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -45,24 +44,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var suiteLog auditLogBuffer
-
-type auditLogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *auditLogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *auditLogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+var suiteLog lockedBuffer
 
 // A token is 43 characters of base64url, a store key 64 hex digits; either
 // standing alone in a log line is a leak whichever test issued it.
@@ -83,7 +65,7 @@ func secretShaped(log string) []string {
 
 // logCapture is a Debug-level JSON logger whose output a test inspects.
 type logCapture struct {
-	buf auditLogBuffer
+	buf lockedBuffer
 }
 
 func newLogCapture() *logCapture { return &logCapture{} }
