@@ -145,6 +145,15 @@ type Store struct {
 	log         *slog.Logger
 	batch       int
 
+	// readers are New's dedicated read connections, each with its own
+	// lookup statement, taken and given back by Get; nil with NewFromDB,
+	// whose Get runs get on the caller's pool. A Get through a pool-level
+	// statement locks the pool's mutex and searches the statement's
+	// per-connection list on every call, which two cores contend for.
+	// Close receives every reader back and then closes the channel.
+	readers  chan *reader
+	nreaders int // how many readers openReaders put in readers
+
 	get, listUser, all                      *sql.Stmt // on read
 	put, commit, touch, del, delUser, sweep *sql.Stmt // on write
 
@@ -216,8 +225,10 @@ func New(path string, cfg Config) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlitestore: opening the database: %w", err)
 	}
+	// n connections are reserved for Get (openReaders), and as many more
+	// serve the other reads.
 	n := cmp.Or(cfg.MaxReadConns, max(4, runtime.GOMAXPROCS(0)))
-	read.SetMaxOpenConns(n)
+	read.SetMaxOpenConns(2 * n)
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
@@ -228,7 +239,54 @@ func New(path string, cfg Config) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
+	if err := s.openReaders(n); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// reader is a read connection reserved for Get, with the lookup prepared on
+// it.
+type reader struct {
+	conn *sql.Conn
+	get  *sql.Stmt
+}
+
+// openReaders reserves n connections of the read pool for Get; the other
+// reads (ListUser, All) share the rest of the pool.
+func (s *Store) openReaders(n int) error {
+	ctx := context.Background()
+	s.readers = make(chan *reader, n)
+	for range n {
+		conn, err := s.read.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: opening the database: %w", err)
+		}
+		stmt, err := conn.PrepareContext(ctx, qGet)
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("sqlitestore: preparing statements: %w", err)
+		}
+		s.readers <- &reader{conn: conn, get: stmt}
+		s.nreaders++
+	}
+	return nil
+}
+
+// closeReaders waits for every reader to come back from the Gets using
+// them, closes them, and closes the channel, so that a later Get fails.
+func (s *Store) closeReaders() error {
+	if s.readers == nil {
+		return nil
+	}
+	var errs []error
+	for range s.nreaders {
+		r := <-s.readers
+		errs = append(errs, r.get.Close(), r.conn.Close())
+	}
+	close(s.readers)
+	return errors.Join(errs...)
 }
 
 // NewFromDB returns a Store on a database the caller opened with the
@@ -356,7 +414,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopSweep()
 		<-s.sweepDone
-		errs := []error{s.closeStmts()}
+		errs := []error{s.closeReaders(), s.closeStmts()}
 		if s.owned {
 			// The write connection closes last: the last connection
 			// to close checkpoints the WAL into the database file.
@@ -415,17 +473,46 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, bool, e
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
 	}
+	get := s.get
+	if s.readers != nil {
+		var r *reader
+		var ok bool
+		select {
+		case r, ok = <-s.readers:
+		default:
+			select {
+			case r, ok = <-s.readers:
+			case <-ctx.Done():
+				return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", ctx.Err())
+			}
+		}
+		if !ok {
+			return nil, time.Time{}, false, errClosed
+		}
+		defer func() { s.readers <- r }()
+		get = r.get
+	}
+	rows, err := get.QueryContext(context.WithoutCancel(ctx), key, unixNano(s.now()))
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
+		}
+		return nil, time.Time{}, false, nil
+	}
 	var data []byte
 	var exp int64
-	err := s.get.QueryRowContext(context.WithoutCancel(ctx), key, unixNano(s.now())).Scan(&data, &exp)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, time.Time{}, false, nil
-	case err != nil:
+	if err := rows.Scan(&data, &exp); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
 	}
 	return data, time.Unix(0, exp), true, nil
 }
+
+// errClosed is the error of a Get after Close.
+var errClosed = errors.New("sqlitestore: get: store closed")
 
 // Put implements sessionauth.SessionStore: it never shortens the expiry of a
 // live record.
