@@ -157,8 +157,7 @@ type Store struct {
 	// statement locks the pool's mutex and searches the statement's
 	// per-connection list on every call, which two cores contend for.
 	// Close receives every reader back and then closes the channel.
-	readers  chan *reader
-	nreaders int // how many readers openReaders put in readers
+	readers chan *reader
 
 	get, listUser, all                      *sql.Stmt // on read
 	put, commit, touch, del, delUser, sweep *sql.Stmt // on write
@@ -245,10 +244,7 @@ func New(path string, cfg Config) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	if err := s.openReaders(n); err != nil {
-		s.Close()
-		return nil, err
-	}
+	s.openReaders(n)
 	return s, nil
 }
 
@@ -256,7 +252,8 @@ func New(path string, cfg Config) (*Store, error) {
 // it as a statement of the driver: a lookup runs inside conn.Raw, without
 // database/sql's per-query bookkeeping (its rows, their dependency on the
 // statement, argument conversion), which was a third of a request's
-// allocations. Only the Get holding the reader uses args and dest.
+// allocations. conn is nil until the first Get that takes the reader opens
+// it. Only the Get holding the reader uses it, args and dest.
 type reader struct {
 	conn *sql.Conn
 	get  driverStmt
@@ -304,39 +301,45 @@ func (r *reader) lookup(key string, now int64) (data []byte, exp int64, found bo
 	return data, exp, true, nil
 }
 
-// openReaders reserves n connections of the read pool for Get; the other
-// reads (ListUser, All) share the rest of the pool.
-func (s *Store) openReaders(n int) error {
-	ctx := context.Background()
+// openReaders makes n slots for the connections Get reserves; the other
+// reads (ListUser, All) share the rest of the pool. A slot's connection opens
+// on its first use, as a pool's would: opening one while another Store on
+// the file closes may fail with SQLITE_BUSY, which should fail that Get, not
+// New.
+func (s *Store) openReaders(n int) {
 	s.readers = make(chan *reader, n)
 	for range n {
-		conn, err := s.read.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("sqlitestore: opening the database: %w", err)
-		}
-		r := &reader{conn: conn}
-		err = conn.Raw(func(dc any) error {
-			cp, ok := dc.(driver.ConnPrepareContext)
-			if !ok {
-				return fmt.Errorf("driver connection %T cannot prepare", dc)
-			}
-			stmt, err := cp.PrepareContext(ctx, qGet)
-			if err != nil {
-				return err
-			}
-			if r.get, ok = stmt.(driverStmt); !ok {
-				stmt.Close()
-				return fmt.Errorf("driver statement %T cannot query", stmt)
-			}
-			return nil
-		})
-		if err != nil {
-			conn.Close()
-			return fmt.Errorf("sqlitestore: preparing statements: %w", err)
-		}
-		s.readers <- r
-		s.nreaders++
+		s.readers <- new(reader)
 	}
+}
+
+// open reserves a connection for r and prepares the lookup on it. On failure
+// r stays empty, for a later Get to try again.
+func (r *reader) open(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	err = conn.Raw(func(dc any) error {
+		cp, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare", dc)
+		}
+		stmt, err := cp.PrepareContext(ctx, qGet)
+		if err != nil {
+			return err
+		}
+		if r.get, ok = stmt.(driverStmt); !ok {
+			stmt.Close()
+			return fmt.Errorf("driver statement %T cannot query", stmt)
+		}
+		return nil
+	})
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	r.conn = conn
 	return nil
 }
 
@@ -347,9 +350,11 @@ func (s *Store) closeReaders() error {
 		return nil
 	}
 	var errs []error
-	for range s.nreaders {
+	for range cap(s.readers) {
 		r := <-s.readers
-		errs = append(errs, r.conn.Raw(func(any) error { return r.get.Close() }), r.conn.Close())
+		if r.conn != nil {
+			errs = append(errs, r.conn.Raw(func(any) error { return r.get.Close() }), r.conn.Close())
+		}
 	}
 	close(s.readers)
 	return errors.Join(errs...)
@@ -571,6 +576,11 @@ func (s *Store) lookup(ctx context.Context, key string) ([]byte, time.Time, bool
 		return nil, time.Time{}, false, errClosed
 	}
 	defer func() { s.readers <- r }()
+	if r.conn == nil {
+		if err := r.open(context.WithoutCancel(ctx), s.read); err != nil {
+			return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
+		}
+	}
 	var data []byte
 	var exp int64
 	var found bool
