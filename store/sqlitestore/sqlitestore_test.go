@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/sessionauth/sessionauth"
 	"github.com/sessionauth/sessionauth/store/sqlitestore"
@@ -252,6 +253,43 @@ func TestCallsAfterCloseFail(t *testing.T) {
 	_, _, _, err = s.Get(ctx, "k")
 	assert.Error(t, err, "a closed store fails; it does not report sessions missing")
 	assert.Error(t, s.Put(ctx, "k", "alice", []byte("v"), time.Now().Add(time.Hour)))
+}
+
+// TestCloseDuringLookups closes a store while lookups share its few read
+// connections: every lookup finds the session or fails, none hangs or reports
+// it missing, and Close leaves no goroutine behind.
+func TestCloseDuringLookups(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx := t.Context()
+	s, err := sqlitestore.New(newPath(t), sqlitestore.Config{MaxReadConns: 1, SweepInterval: -1})
+	require.NoError(t, err)
+	key := sessionauth.KeyForToken("token")
+	require.NoError(t, s.Put(ctx, key, "alice", []byte("v"), time.Now().Add(time.Hour)))
+
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 8)
+	for range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				data, _, found, err := s.Get(ctx, key)
+				if i == 0 {
+					started <- struct{}{}
+				}
+				if err != nil {
+					return
+				}
+				if !assert.True(t, found, "a live session is found until Close") {
+					return
+				}
+				assert.Equal(t, []byte("v"), data)
+			}
+		})
+	}
+	for range 8 {
+		<-started
+	}
+	require.NoError(t, s.Close())
+	wg.Wait()
 }
 
 // TestErrorsNeverContainTheKey makes every method fail and checks that no
