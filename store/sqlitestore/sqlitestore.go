@@ -83,7 +83,7 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"modernc.org/sqlite" // the "sqlite" database/sql driver, and its errors
 
 	"github.com/sessionauth/sessionauth"
 )
@@ -91,7 +91,8 @@ import (
 // Config configures a Store. The zero value means the defaults.
 type Config struct {
 	// BusyTimeout is how long a write waits for the write lock of another
-	// process (or another Store on the same file) before it fails. Only New
+	// process (or another Store on the same file) before it fails, and how
+	// long opening a connection retries while another one closes the file. Only New
 	// applies it; with NewFromDB, set busy_timeout in the DSN. Default: 5
 	// seconds.
 	BusyTimeout time.Duration
@@ -150,6 +151,10 @@ type Store struct {
 	now         func() time.Time
 	log         *slog.Logger
 	batch       int
+
+	// busyTimeout bounds how long opening a reserved read connection
+	// retries SQLITE_BUSY (see retryBusy).
+	busyTimeout time.Duration
 
 	// readers are New's dedicated read connections, each with its own
 	// lookup statement, taken and given back by Get; nil with NewFromDB,
@@ -210,13 +215,14 @@ func New(path string, cfg Config) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	if err := checkWAL(write); err != nil {
+	busyTimeout := cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout)
+	if err := retryBusy(busyTimeout, func() error { return checkWAL(write) }); err != nil {
 		write.Close()
 		return nil, err
 	}
 	// Migrate before the read pool opens, so that it never sees a file
 	// without the schema.
-	if err := migrate(context.Background(), write); err != nil {
+	if err := retryBusy(busyTimeout, func() error { return migrate(context.Background(), write) }); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -385,6 +391,34 @@ func dsn(abs string, q url.Values) string {
 // checkWAL fails unless the database is in WAL mode: on a file system that
 // cannot hold its shared memory, SQLite silently keeps the rollback journal,
 // under which readers and the writer block each other.
+// retryBusy runs f until it succeeds, fails with anything but SQLITE_BUSY, or
+// timeout has passed. SQLite's busy handler (busy_timeout) waits for locks,
+// but opening a connection to a WAL file at the moment the last connection
+// of another Store or process closes it (checkpointing and removing the WAL)
+// answers SQLITE_BUSY at once, without calling it: that wait is done here.
+func retryBusy(timeout time.Duration, f func() error) error {
+	deadline := time.Now().Add(timeout)
+	wait := time.Millisecond
+	for {
+		err := f()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY, in any extended form.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
+}
+
+// sqliteBusy is SQLITE_BUSY, the primary result code of a lock that could
+// not be taken.
+const sqliteBusy = 5
+
 func checkWAL(db *sql.DB) error {
 	var mode string
 	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -436,6 +470,8 @@ func newStore(read, write *sql.DB, owned bool, cfg Config) (*Store, error) {
 		log:       cmp.Or(cfg.Logger, slog.Default()),
 		batch:     cmp.Or(cfg.SweepBatch, DefaultSweepBatch),
 		sweepDone: make(chan struct{}),
+
+		busyTimeout: cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout),
 	}
 	if cfg.Now == nil {
 		s.now = time.Now
@@ -577,7 +613,8 @@ func (s *Store) lookup(ctx context.Context, key string) ([]byte, time.Time, bool
 	}
 	defer func() { s.readers <- r }()
 	if r.conn == nil {
-		if err := r.open(context.WithoutCancel(ctx), s.read); err != nil {
+		open := func() error { return r.open(context.WithoutCancel(ctx), s.read) }
+		if err := retryBusy(s.busyTimeout, open); err != nil {
 			return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
 		}
 	}
