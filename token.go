@@ -107,6 +107,5 @@ func storeKey(hash [32]byte) string {
 // its characters. It exists for store tests and migrations; the key must be
 // treated as a secret, never logged.
 func KeyForToken(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
+	return storeKey(hashToken(token))
 }
