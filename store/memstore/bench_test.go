@@ -44,6 +44,11 @@ var discardLogger = slog.New(slog.DiscardHandler)
 // population returns a store of n sessions of n/4 users, each created with
 // the metadata of a command-line client, as the request benchmarks use.
 func population(b *testing.B, n int) *benchPopulation {
+	// Building a million sessions takes seconds, too long for the
+	// one-iteration run that checks the benchmarks still work.
+	if testing.Short() && n > 1000 {
+		b.Skipf("%d sessions: skipped with -short", n)
+	}
 	benchPopulations.Lock()
 	defer benchPopulations.Unlock()
 	if p, ok := benchPopulations.m[n]; ok {

@@ -127,6 +127,7 @@ func BenchmarkLookup(b *testing.B) {
 		n    int
 	}{{"1k", 1_000}, {"1M", 1_000_000}} {
 		b.Run(size.name, func(b *testing.B) {
+			skipLargeIfShort(b, size.n)
 			s, err := sqlitestore.New(benchDB(b, size.n), sqlitestore.Config{SweepInterval: -1})
 			if err != nil {
 				b.Fatal(err)
@@ -150,5 +151,14 @@ func BenchmarkLookup(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// skipLargeIfShort skips a benchmark of n sessions under -short when n is
+// more than a thousand: building a million takes tens of seconds, too long
+// for the one-iteration run that checks the benchmarks still work.
+func skipLargeIfShort(b *testing.B, n int) {
+	if testing.Short() && n > 1000 {
+		b.Skipf("%d sessions: skipped with -short", n)
 	}
 }
