@@ -191,10 +191,7 @@ type Config struct {
 	// goroutine. Default: nil, events are only logged.
 	OnEvent func(ctx context.Context, e Event)
 
-	// Now is the clock. Default: time.Now's wall clock, read through the
-	// monotonic clock between readings at most 10 ms apart, which costs a
-	// request half as much and sees a step of the wall clock (an NTP
-	// correction) within 10 ms. Tests inject a fake one.
+	// Now is the clock. Default: time.Now. Tests inject a fake one.
 	Now func() time.Time
 
 	// ErrorHandler writes the response when a request is rejected: err is
@@ -279,7 +276,7 @@ func New(cfg Config) (*Manager, error) {
 		m.log = slog.Default()
 	}
 	if m.now == nil {
-		m.now = newMonoClock().now
+		m.now = time.Now
 	}
 	if m.errorHandler == nil {
 		m.errorHandler = WriteError
