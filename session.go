@@ -378,7 +378,11 @@ func (m *Manager) authenticateWellFormed(ctx context.Context, token string) (*Se
 	var err error
 	if m.loader != nil {
 		s, err = m.loader.LoadSession(ctx, hash, now)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrCorruptRecord):
+			m.logCorrupt(ctx, err) // as get does
+			s, err = nil, nil
+		case err != nil:
 			err = storeError(err)
 		}
 	} else {

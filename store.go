@@ -84,13 +84,17 @@ type SessionStore interface {
 	DeleteUser(ctx context.Context, userID, except string) (int, error)
 }
 
-// SessionLoader is an optional fast path for stores that keep sessions in
-// memory: they hand back an immutable, already decoded *Session, so that
-// authenticating a request needs no decoding and no allocation. hash is the
-// SHA-256 of the token; the store's key for it is hex.EncodeToString(hash[:]).
+// SessionLoader is an optional fast path for stores that can hand back an
+// immutable, already decoded *Session, such as one that keeps sessions in
+// memory or keeps the ones it decoded last, so that authenticating a request
+// need not decode the record or allocate. hash is the SHA-256 of the token;
+// the store's key for it is hex.EncodeToString(hash[:]).
 //
 // LoadSession returns nil when the session is missing or expired at now. The
 // returned *Session is shared between requests and must never be modified.
+// A record that does not decode may be reported as an error wrapping
+// ErrCorruptRecord, which the Manager logs and treats as no session, as it
+// does when it decodes a record itself.
 type SessionLoader interface {
 	LoadSession(ctx context.Context, hash [32]byte, now time.Time) (*Session, error)
 }

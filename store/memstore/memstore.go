@@ -17,9 +17,10 @@
 //
 // A stored session costs its encoded record (about 90 bytes with short
 // metadata) plus about 190 bytes; one in use also keeps its decoded form,
-// about 330 bytes more, from the first request after each write. A million
-// sessions of a command-line client take about 280 MB, or 610 MB when all
-// are in use (BenchmarkLookup in this package).
+// about 330 bytes more, from its first request after a write until the next
+// sweep. A million sessions of a command-line client take about 280 MB, and
+// 330 MB more for each million used since the last sweep (BenchmarkLookup in
+// this package).
 //
 // Expired sessions are invisible as soon as they expire; a background sweep
 // only reclaims their memory, and stops on Close.
@@ -79,8 +80,8 @@ type entry struct {
 	userID string   // "" for a record written through the scs interface
 	data   string   // a string, 8 bytes smaller than a slice: Get copies it out
 	// sess is data decoded, set by the first LoadSession after the write
-	// (undecodable if data is not a session record): the store keeps the
-	// decoded form only of the sessions in use.
+	// (undecodable if data is not a session record) and dropped by Sweep:
+	// the store keeps the decoded form only of the sessions in use.
 	sess atomic.Pointer[sessionauth.Session]
 }
 
@@ -145,9 +146,10 @@ func (s *Store) sweepLoop(interval time.Duration) {
 	}
 }
 
-// Sweep deletes every expired session now and reports how many it deleted.
-// It only frees memory: expired sessions are already invisible. It holds up
-// writes, not reads, while it runs.
+// Sweep deletes every expired session now and reports how many it deleted,
+// and drops the decoded form of every other session, which its next request
+// decodes again. It only frees memory: expired sessions are already
+// invisible. It holds up writes, not reads, while it runs.
 func (s *Store) Sweep() int {
 	now := s.now().UnixNano()
 	s.mu.Lock()
@@ -156,13 +158,21 @@ func (s *Store) Sweep() int {
 	n := 0
 	dirty := make(map[string]struct{})
 	for i := range t.slots {
-		if e := t.slots[i].Load(); e != nil && e != tombstone && e.expiry <= now {
+		e := t.slots[i].Load()
+		switch {
+		case e == nil || e == tombstone:
+		case e.expiry <= now:
 			t.slots[i].Store(tombstone)
 			s.count--
 			if e.userID != "" {
 				dirty[e.userID] = struct{}{}
 			}
 			n++
+		case e.sess.Load() != nil:
+			// Drop the decoded form: a session in use decodes again on
+			// its next request, one idle since the last sweep costs only
+			// its record until it is used again.
+			e.sess.Store(nil)
 		}
 	}
 	// Dropping keys user by user, not one key at a time, keeps a sweep
@@ -266,7 +276,7 @@ func (s *Store) LoadSession(_ context.Context, hash [32]byte, now time.Time) (*s
 
 // decode decodes e's record and caches the result in e. Concurrent callers
 // may both decode; the first to store wins and all return its session, so
-// every request sees the same *Session until the next write.
+// every request sees the same *Session until the next write or sweep.
 func (e *entry) decode() *sessionauth.Session {
 	sess, err := sessionauth.DecodeSession(hex.EncodeToString(e.hash[:]), []byte(e.data), time.Unix(0, e.expiry))
 	if err != nil {

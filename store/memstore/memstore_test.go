@@ -342,6 +342,29 @@ func TestLoadSessionReturnsSharedDecodedSession(t *testing.T) {
 	assert.Nil(t, missing)
 }
 
+func TestSweepDropsDecodedSessionsAndKeepsThemLoadable(t *testing.T) {
+	s, clock := newStore(t)
+	m := newManager(t, s, clock)
+	ctx := context.Background()
+	token, created, err := m.Create(ctx, "alice", sessionauth.Metadata{IP: "192.0.2.1", Values: map[string]string{"org": "acme"}})
+	require.NoError(t, err)
+	hash := sha256.Sum256([]byte(token))
+	first, err := s.LoadSession(ctx, hash, clock.Now())
+	require.NoError(t, err)
+	require.NotNil(t, first)
+
+	assert.Zero(t, s.Sweep(), "nothing has expired")
+	again, err := s.LoadSession(ctx, hash, clock.Now())
+	require.NoError(t, err)
+	require.NotNil(t, again)
+	assert.NotSame(t, first, again, "the sweep dropped the decoded session, so it was decoded again")
+	assert.Equal(t, *first, *again)
+	assert.Equal(t, created.ID, again.ID)
+	assert.Equal(t, "acme", again.Value("org"))
+	_, err = m.Authenticate(ctx, token)
+	require.NoError(t, err, "the session still authenticates")
+}
+
 func TestLoadSessionDecodesRecordsWrittenThroughSCSInterface(t *testing.T) {
 	s, clock := newStore(t)
 	ctx := context.Background()

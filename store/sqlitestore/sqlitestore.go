@@ -11,7 +11,9 @@
 //
 // It implements every capability a sessionauth.Manager can use
 // (sessionauth.SessionStore: per-user listing and revocation, and a touch
-// that only moves an expiry forward and never rewrites data), and it is also
+// that only moves an expiry forward and never rewrites data; and
+// sessionauth.SessionLoader, through which a request reads the row but does
+// not decode it again while it is unchanged), and it is also
 // a store for github.com/alexedwards/scs/v2 (scs.Store, scs.CtxStore,
 // scs.IterableStore and scs.IterableCtxStore): a SQLite store for scs
 // applications that need no cgo.
@@ -61,7 +63,7 @@
 // # Expiry
 //
 // Every read checks the expiry itself: a session is live strictly before its
-// expiry, by Config.Now. A background sweep deletes expired sessions in
+// expiry, by Config.Now (LoadSession: at the instant the Manager passes). A background sweep deletes expired sessions in
 // bounded batches to reclaim space, and stops on Close.
 package sqlitestore
 
@@ -71,6 +73,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -175,6 +178,7 @@ type Store struct {
 
 var (
 	_ sessionauth.SessionStore  = (*Store)(nil)
+	_ sessionauth.SessionLoader = (*Store)(nil)
 	_ sessionauth.IterableStore = (*Store)(nil)
 )
 
@@ -265,7 +269,26 @@ type reader struct {
 	get  driverStmt
 	args [2]driver.NamedValue
 	dest [2]driver.Value
+	// decoded holds the sessions this reader decoded last, by key, for
+	// LoadSession to return again while their rows are unchanged.
+	decoded map[string]decodedSession
 }
+
+// decodedSession is a row as LoadSession read it and the session it decoded.
+type decodedSession struct {
+	data string
+	exp  int64
+	sess *sessionauth.Session
+}
+
+// A reader keeps at most maxDecoded sessions, of rows of at most
+// maxDecodedRow bytes (a session with a browser's User-Agent and a few
+// Values is about 300): about 450 KB per reader for typical sessions, a few
+// MB at worst.
+const (
+	maxDecoded    = 1024
+	maxDecodedRow = 1024
+)
 
 // driverStmt is what a reader needs of the driver's statement.
 type driverStmt interface {
@@ -275,6 +298,52 @@ type driverStmt interface {
 
 // lookup runs the prepared lookup; it is called inside r.conn.Raw.
 func (r *reader) lookup(key string, now int64) (data []byte, exp int64, found bool, err error) {
+	err = r.query(key, now, func(row []byte, e int64) error {
+		// A driver may reuse the buffers it hands to Next.
+		data, exp, found = bytes.Clone(row), e, true
+		return nil
+	})
+	return data, exp, found, err
+}
+
+// load is lookup for LoadSession; it is called inside r.conn.Raw. A row
+// equal to the one this reader decoded last under key gives the same
+// session again, without decoding it.
+func (r *reader) load(key string, now int64) (sess *sessionauth.Session, err error) {
+	err = r.query(key, now, func(row []byte, exp int64) error {
+		if d, ok := r.decoded[key]; ok && d.exp == exp && d.data == string(row) {
+			sess = d.sess
+			return nil
+		}
+		s, err := sessionauth.DecodeSession(key, row, time.Unix(0, exp))
+		if err != nil {
+			delete(r.decoded, key)
+			return err
+		}
+		if len(row) > maxDecodedRow {
+			delete(r.decoded, key)
+			sess = s
+			return nil
+		}
+		if r.decoded == nil {
+			r.decoded = make(map[string]decodedSession)
+		}
+		if _, ok := r.decoded[key]; !ok && len(r.decoded) >= maxDecoded {
+			for k := range r.decoded { // one at random
+				delete(r.decoded, k)
+				break
+			}
+		}
+		r.decoded[key] = decodedSession{data: string(row), exp: exp, sess: s}
+		sess = s
+		return nil
+	})
+	return sess, err
+}
+
+// query runs the prepared lookup and passes the row it found, if any, to
+// found; the row's data is valid only until found returns.
+func (r *reader) query(key string, now int64, found func(data []byte, exp int64) error) error {
 	r.args[0] = driver.NamedValue{Ordinal: 1, Value: key}
 	r.args[1] = driver.NamedValue{Ordinal: 2, Value: now}
 	// The caller's context was checked before; the lookup is not
@@ -282,29 +351,28 @@ func (r *reader) lookup(key string, now int64) (data []byte, exp int64, found bo
 	rows, err := r.get.QueryContext(context.Background(), r.args[:])
 	r.args = [2]driver.NamedValue{}
 	if err != nil {
-		return nil, 0, false, err
+		return err
 	}
 	defer rows.Close()
 	defer func() { r.dest = [2]driver.Value{} }()
 	switch err := rows.Next(r.dest[:]); {
 	case errors.Is(err, io.EOF):
-		return nil, 0, false, nil
+		return nil
 	case err != nil:
-		return nil, 0, false, err
+		return err
 	}
 	exp, ok := r.dest[1].(int64)
 	if !ok {
-		return nil, 0, false, fmt.Errorf("expiry of type %T", r.dest[1])
+		return fmt.Errorf("expiry of type %T", r.dest[1])
 	}
 	switch v := r.dest[0].(type) {
 	case nil:
+		return found(nil, exp)
 	case []byte:
-		// A driver may reuse the buffers it hands to Next.
-		data = bytes.Clone(v)
+		return found(v, exp)
 	default:
-		return nil, 0, false, fmt.Errorf("data of type %T", v)
+		return fmt.Errorf("data of type %T", v)
 	}
-	return data, exp, true, nil
 }
 
 // openReaders makes n slots for the connections Get reserves; the other
@@ -595,34 +663,13 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, bool, e
 	return data, time.Unix(0, exp), true, nil
 }
 
-// lookup is Get on a reader, waiting for one as long as ctx allows.
+// lookup is Get on a reader.
 func (s *Store) lookup(ctx context.Context, key string) ([]byte, time.Time, bool, error) {
-	var r *reader
-	var ok bool
-	select {
-	case r, ok = <-s.readers:
-	default:
-		select {
-		case r, ok = <-s.readers:
-		case <-ctx.Done():
-			return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", ctx.Err())
-		}
-	}
-	if !ok {
-		return nil, time.Time{}, false, errClosed
-	}
-	defer func() { s.readers <- r }()
-	if r.conn == nil {
-		open := func() error { return r.open(context.WithoutCancel(ctx), s.read) }
-		if err := retryBusy(s.busyTimeout, open); err != nil {
-			return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
-		}
-	}
 	var data []byte
 	var exp int64
 	var found bool
 	now := unixNano(s.now())
-	err := r.conn.Raw(func(any) error {
+	err := s.withReader(ctx, func(r *reader) error {
 		var err error
 		data, exp, found, err = r.lookup(key, now)
 		return err
@@ -636,8 +683,67 @@ func (s *Store) lookup(ctx context.Context, key string) ([]byte, time.Time, bool
 	return data, time.Unix(0, exp), true, nil
 }
 
-// errClosed is the error of a Get after Close.
-var errClosed = errors.New("sqlitestore: get: store closed")
+// LoadSession implements sessionauth.SessionLoader. It reads the row on
+// every call, as Get does, so that a revocation or a write by any process
+// shows at once; what it saves is decoding it again: each reserved read
+// connection keeps the sessions it decoded last (up to 1024), and hands one
+// back while its row is byte for byte the one it decoded. A record that does
+// not decode is an error wrapping sessionauth.ErrCorruptRecord.
+func (s *Store) LoadSession(ctx context.Context, hash [32]byte, now time.Time) (*sessionauth.Session, error) {
+	var buf [2 * len(hash)]byte // one allocation for the key, not two
+	hex.Encode(buf[:], hash[:])
+	key := string(buf[:])
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: get: %w", err)
+	}
+	if s.readers == nil {
+		data, exp, found, err := s.Get(ctx, key)
+		if err != nil || !found || !now.Before(exp) {
+			return nil, err
+		}
+		return sessionauth.DecodeSession(key, data, exp)
+	}
+	var sess *sessionauth.Session
+	err := s.withReader(ctx, func(r *reader) error {
+		var err error
+		sess, err = r.load(key, unixNano(now))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: get: %w", err)
+	}
+	return sess, nil
+}
+
+// withReader runs f inside the connection of a reader, waiting for a reader
+// as long as ctx allows and opening its connection if need be.
+func (s *Store) withReader(ctx context.Context, f func(*reader) error) error {
+	var r *reader
+	var ok bool
+	select {
+	case r, ok = <-s.readers:
+	default:
+		select {
+		case r, ok = <-s.readers:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if !ok {
+		return errStoreClosed
+	}
+	defer func() { s.readers <- r }()
+	if r.conn == nil {
+		open := func() error { return r.open(context.WithoutCancel(ctx), s.read) }
+		if err := retryBusy(s.busyTimeout, open); err != nil {
+			return err
+		}
+	}
+	return r.conn.Raw(func(any) error { return f(r) })
+}
+
+// errStoreClosed is the error of a Get after Close.
+var errStoreClosed = errors.New("store closed")
 
 // Put implements sessionauth.SessionStore: it never shortens the expiry of a
 // live record.

@@ -26,6 +26,10 @@
 //     shortens a session, Touch that only moves an expiry forward, the
 //     per-user index, and the concurrent cases (touch against update, touch
 //     against delete, revoke against authenticate);
+//   - a SessionStore that is also a sessionauth.SessionLoader runs
+//     LoadSession against Get: the same session, expiry judged at the
+//     instant passed, every write seen at once by every caller, and no
+//     session from a record that does not decode;
 //   - a Harness with Sweep runs the sweep tests, and every store runs the
 //     check that Close leaves no goroutine behind;
 //   - a Harness with Peer runs the multi-instance tests: two Managers, each
@@ -148,6 +152,7 @@ const (
 	needSweep                     // Harness.Sweep
 	needPeer                      // Harness.Peer
 	needNanos                     // Harness.Nanoseconds
+	needLoader                    // sessionauth.SessionLoader
 )
 
 // testCase is one subtest of the suite.
@@ -164,6 +169,7 @@ func cases() []testCase {
 	var all []testCase
 	all = append(all, coreCases()...)
 	all = append(all, sessionStoreCases()...)
+	all = append(all, loaderCases()...)
 	all = append(all, scsCases()...)
 	all = append(all, managerCases()...)
 	all = append(all, peerCases()...)
@@ -196,6 +202,7 @@ type env struct {
 	ctxStore sessionauth.CtxStore      // nil unless the store is one
 	full     sessionauth.SessionStore  // nil unless the store is one
 	iter     sessionauth.IterableStore // nil unless the store is one
+	loader   sessionauth.SessionLoader // nil unless the store is one
 	newStore func(t *testing.T, clock *Clock) Harness
 }
 
@@ -222,6 +229,7 @@ func setup(t *testing.T, newStore func(t *testing.T, clock *Clock) Harness) *env
 	e.ctxStore, _ = h.Store.(sessionauth.CtxStore)
 	e.full, _ = h.Store.(sessionauth.SessionStore)
 	e.iter, _ = h.Store.(sessionauth.IterableStore)
+	e.loader, _ = h.Store.(sessionauth.SessionLoader)
 	return e
 }
 
@@ -232,6 +240,8 @@ func (e *env) lacks(n need) string {
 		return "is not a sessionauth.SessionStore"
 	case n&needIterable != 0 && e.iter == nil:
 		return "is not a sessionauth.IterableStore"
+	case n&needLoader != 0 && e.loader == nil:
+		return "is not a sessionauth.SessionLoader"
 	case n&needClock != 0 && e.h.WallClock:
 		return "decides expiry by a wall clock the suite cannot move"
 	case n&needSweep != 0 && e.h.Sweep == nil:
