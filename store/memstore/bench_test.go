@@ -144,6 +144,9 @@ func (p *benchPopulation) sample() []string {
 //     entries, reading one field of the value: how much slower a lookup
 //     among a million is than among a thousand on this machine whatever the
 //     store, since a thousand fit in the CPU caches and a million do not.
+//   - memread-1k, memread-1M: the reference for a single memory access, one
+//     read at a random place in 256 bytes per session, whose address depends
+//     on the previous read: what one cache miss costs at each size.
 //   - authenticate-1k, authenticate-1M: Manager.Authenticate of a token:
 //     the shape check, SHA-256, clock and LoadSession a request pays.
 func BenchmarkLookup(b *testing.B) {
@@ -190,6 +193,19 @@ func BenchmarkLookup(b *testing.B) {
 		})
 	}
 	for _, size := range benchSizes {
+		b.Run("memread-"+size.name, func(b *testing.B) {
+			if testing.Short() && size.n > 1000 {
+				b.Skipf("%d sessions: skipped with -short", size.n)
+			}
+			next := randomCycle(size.n * 64) // 256 bytes per session
+			j := uint32(0)
+			for b.Loop() {
+				j = next[j]
+			}
+			memreadSink = j // keeps the loop from being optimised away
+		})
+	}
+	for _, size := range benchSizes {
 		b.Run("authenticate-"+size.name, func(b *testing.B) {
 			p := population(b, size.n)
 			tokens := p.sample()
@@ -213,6 +229,24 @@ func BenchmarkLookup(b *testing.B) {
 			p.report(b)
 		})
 	}
+}
+
+var memreadSink uint32
+
+// randomCycle returns next such that following i = next[i] from 0 visits
+// all n indexes once, in random order (Sattolo's algorithm): every step of
+// memread is one read whose address depends on the previous one.
+func randomCycle(n int) []uint32 {
+	next := make([]uint32, n)
+	for i := range next {
+		next[i] = uint32(i)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := n - 1; i > 0; i-- {
+		j := rng.IntN(i)
+		next[i], next[j] = next[j], next[i]
+	}
+	return next
 }
 
 // goMapSession stands for what a lookup reads: a pointer to a value of a
