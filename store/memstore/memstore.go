@@ -29,6 +29,7 @@ package memstore
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -258,7 +259,9 @@ func live(e *entry, now int64) bool { return e != nil && now < e.expiry }
 
 // LoadSession implements sessionauth.SessionLoader: the decoded session
 // stored under the hex of hash, or nil. It takes no lock and, but for the
-// first call after a write, which decodes the record, does not allocate.
+// first call after a write or a sweep, which decodes the record, does not
+// allocate. A record under that key that is not a session record is an error
+// wrapping sessionauth.ErrCorruptRecord.
 func (s *Store) LoadSession(_ context.Context, hash [32]byte, now time.Time) (*sessionauth.Session, error) {
 	e := s.hashed.Load().find(&hash)
 	if !live(e, now.UnixNano()) {
@@ -269,10 +272,15 @@ func (s *Store) LoadSession(_ context.Context, hash [32]byte, now time.Time) (*s
 		sess = e.decode()
 	}
 	if sess == undecodable {
-		return nil, nil // an scs application's record under a hex key
+		return nil, errUndecodable
 	}
 	return sess, nil
 }
+
+// errUndecodable is LoadSession's error for a record under a key of the
+// Manager's shape that is not a session record; the Manager logs it and
+// treats the session as absent.
+var errUndecodable = fmt.Errorf("memstore: record is not a session: %w", sessionauth.ErrCorruptRecord)
 
 // decode decodes e's record and caches the result in e. Concurrent callers
 // may both decode; the first to store wins and all return its session, so

@@ -383,11 +383,14 @@ func TestLoadSessionDecodesRecordsWrittenThroughSCSInterface(t *testing.T) {
 	require.NotNil(t, got)
 	assert.Equal(t, created.ID, got.ID)
 
-	// Data that is not a session record (an scs application's) is absent.
+	// Data under a session key that is not a session record is no
+	// session, and says why, every time.
 	require.NoError(t, s.Commit(sessionauth.KeyForToken("scs"), []byte("gob"), clock.Now().Add(time.Hour)))
-	got, err = s.LoadSession(ctx, sha256.Sum256([]byte("scs")), clock.Now())
-	require.NoError(t, err)
-	assert.Nil(t, got)
+	for range 2 {
+		got, err = s.LoadSession(ctx, sha256.Sum256([]byte("scs")), clock.Now())
+		require.ErrorIs(t, err, sessionauth.ErrCorruptRecord)
+		assert.Nil(t, got)
+	}
 }
 
 // Run under -race: every operation at once on a few keys.
