@@ -283,17 +283,22 @@ func (s *Store) LoadSession(_ context.Context, hash [32]byte, now time.Time) (*s
 var errUndecodable = fmt.Errorf("memstore: record is not a session: %w", sessionauth.ErrCorruptRecord)
 
 // decode decodes e's record and caches the result in e. Concurrent callers
-// may both decode; the first to store wins and all return its session, so
-// every request sees the same *Session until the next write or sweep.
+// may both decode; the first to store wins and the others return its
+// session, so every request sees the same *Session until the next write or
+// sweep. It never returns nil, even when a sweep drops the cache meanwhile.
 func (e *entry) decode() *sessionauth.Session {
 	sess, err := sessionauth.DecodeSession(hex.EncodeToString(e.hash[:]), []byte(e.data), time.Unix(0, e.expiry))
 	if err != nil {
 		sess = undecodable
 	}
-	if e.sess.CompareAndSwap(nil, sess) {
-		return sess
+	if !e.sess.CompareAndSwap(nil, sess) {
+		// Another caller stored first; unless a sweep has dropped it
+		// since, return that one.
+		if cur := e.sess.Load(); cur != nil {
+			return cur
+		}
 	}
-	return e.sess.Load()
+	return sess
 }
 
 // Get implements sessionauth.SessionStore. The data is a copy.

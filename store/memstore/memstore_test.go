@@ -365,6 +365,45 @@ func TestSweepDropsDecodedSessionsAndKeepsThemLoadable(t *testing.T) {
 	require.NoError(t, err, "the session still authenticates")
 }
 
+// Run under -race: a sweep that drops decoded sessions while requests load
+// them never makes a live session look absent.
+func TestLoadSessionDuringSweepsNeverMissesALiveSession(t *testing.T) {
+	s, clock := newStore(t)
+	m := newManager(t, s, clock)
+	ctx := context.Background()
+	token, _, err := m.Create(ctx, "alice", sessionauth.Metadata{})
+	require.NoError(t, err)
+	hash := sha256.Sum256([]byte(token))
+
+	stop := make(chan struct{})
+	var sweeps sync.WaitGroup
+	sweeps.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				s.Sweep()
+			}
+		}
+	})
+	var misses atomic.Int64
+	var loads sync.WaitGroup
+	for range 4 {
+		loads.Go(func() {
+			for range 2000 {
+				if sess, err := s.LoadSession(ctx, hash, clock.Now()); sess == nil || err != nil {
+					misses.Add(1)
+				}
+			}
+		})
+	}
+	loads.Wait()
+	close(stop)
+	sweeps.Wait()
+	assert.Zero(t, misses.Load(), "loads that found no session")
+}
+
 func TestLoadSessionDecodesRecordsWrittenThroughSCSInterface(t *testing.T) {
 	s, clock := newStore(t)
 	ctx := context.Background()

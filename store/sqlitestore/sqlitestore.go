@@ -110,8 +110,10 @@ type Config struct {
 	MmapSize int64
 
 	// MaxReadConns is how many read connections New reserves for lookups
-	// (Get), each with the lookup prepared on it; the other reads share as
-	// many more. Only New applies it. Default: GOMAXPROCS, at least 4.
+	// (Get and LoadSession), each with the lookup prepared on it; the other
+	// reads share as many more. Each also keeps up to 1024 of the sessions
+	// it decoded last (about 450 KB for typical sessions, 4 MB at worst).
+	// Only New applies it. Default: GOMAXPROCS, at least 4.
 	MaxReadConns int
 
 	// SweepInterval is how often the background sweep deletes expired
@@ -283,8 +285,8 @@ type decodedSession struct {
 
 // A reader keeps at most maxDecoded sessions, of rows of at most
 // maxDecodedRow bytes (a session with a browser's User-Agent and a few
-// Values is about 300): about 450 KB per reader for typical sessions, a few
-// MB at worst.
+// Values is about 300): about 450 KB per reader for typical sessions, 4 MB
+// at worst, times Config.MaxReadConns readers.
 const (
 	maxDecoded    = 1024
 	maxDecodedRow = 1024
@@ -310,7 +312,14 @@ func (r *reader) lookup(key string, now int64) (data []byte, exp int64, found bo
 // equal to the one this reader decoded last under key gives the same
 // session again, without decoding it.
 func (r *reader) load(key string, now int64) (sess *sessionauth.Session, err error) {
+	found := false
+	defer func() {
+		if !found {
+			delete(r.decoded, key) // revoked or expired: keep nothing of it
+		}
+	}()
 	err = r.query(key, now, func(row []byte, exp int64) error {
+		found = true
 		if d, ok := r.decoded[key]; ok && d.exp == exp && d.data == string(row) {
 			sess = d.sess
 			return nil
@@ -651,9 +660,15 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, bool, e
 	if s.readers != nil {
 		return s.lookup(ctx, key)
 	}
+	return s.getAt(ctx, key, unixNano(s.now()))
+}
+
+// getAt is Get through the pool, for a Store without reserved readers
+// (NewFromDB): the record under key if it is live at now.
+func (s *Store) getAt(ctx context.Context, key string, now int64) ([]byte, time.Time, bool, error) {
 	var data []byte
 	var exp int64
-	err := s.get.QueryRowContext(context.WithoutCancel(ctx), key, unixNano(s.now())).Scan(&data, &exp)
+	err := s.get.QueryRowContext(context.WithoutCancel(ctx), key, now).Scan(&data, &exp)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, time.Time{}, false, nil
@@ -697,11 +712,15 @@ func (s *Store) LoadSession(ctx context.Context, hash [32]byte, now time.Time) (
 		return nil, fmt.Errorf("sqlitestore: get: %w", err)
 	}
 	if s.readers == nil {
-		data, exp, found, err := s.Get(ctx, key)
-		if err != nil || !found || !now.Before(exp) {
+		data, exp, found, err := s.getAt(ctx, key, unixNano(now))
+		if err != nil || !found {
 			return nil, err
 		}
-		return sessionauth.DecodeSession(key, data, exp)
+		sess, err := sessionauth.DecodeSession(key, data, exp)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: get: %w", err)
+		}
+		return sess, nil
 	}
 	var sess *sessionauth.Session
 	err := s.withReader(ctx, func(r *reader) error {

@@ -22,6 +22,7 @@ func loaderCases() []testCase {
 		{"LoadSessionFollowsEveryWrite", needFull | needLoader, testLoadFollowsWrites},
 		{"LoadSessionJudgesExpiryAtTheGivenInstant", needFull | needLoader | needClock, testLoadExpiry},
 		{"LoadSessionOfAnUndecodableRecordIsNoSession", needFull | needLoader, testLoadUndecodable},
+		{"LoadSessionSeesWritesOfAnotherInstanceAtOnce", needFull | needLoader | needPeer, testLoadSeesPeerWrites},
 	}
 }
 
@@ -147,4 +148,26 @@ func testLoadUndecodable(t *testing.T, e *env) {
 	}
 	_, err = e.defaultManager(t).Authenticate(ctx, token)
 	rejected(t, err, "the Manager rejects the token as unknown, not as a store failure")
+}
+
+func testLoadSeesPeerWrites(t *testing.T, e *env) {
+	ctx := t.Context()
+	a, b := e.instances(t)
+	token, created, err := b.manager.Create(ctx, "alice", sessionauth.Metadata{Values: map[string]string{"org": "acme"}})
+	require.NoError(t, err)
+	e.loadEverywhere(t, token, e.decoded(t, token))
+
+	// The other instance changes the session, then revokes it; this one's
+	// LoadSession follows at once, whatever it decoded before.
+	_, err = b.manager.SetValues(ctx, created, map[string]string{"org": "globex"})
+	require.NoError(t, err)
+	updated := e.decoded(t, token)
+	require.Equal(t, "globex", updated.Value("org"), "Get on this instance sees the other's write")
+	e.loadEverywhere(t, token, updated)
+	s, err := a.manager.Authenticate(ctx, token)
+	require.NoError(t, err)
+	assert.Equal(t, "globex", s.Value("org"))
+
+	require.NoError(t, b.manager.Revoke(ctx, created))
+	e.loadEverywhere(t, token, nil)
 }
