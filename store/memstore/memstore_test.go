@@ -300,17 +300,22 @@ func newManager(t *testing.T, s *memstore.Store, clock *fakeClock) *sessionauth.
 	return m
 }
 
+// createAndLoad creates a session of alice through m and loads it once.
+func createAndLoad(t *testing.T, s *memstore.Store, m *sessionauth.Manager, now time.Time) (token string, created, loaded *sessionauth.Session, hash [32]byte) {
+	t.Helper()
+	token, created, err := m.Create(context.Background(), "alice", sessionauth.Metadata{IP: "192.0.2.1", Values: map[string]string{"org": "acme"}})
+	require.NoError(t, err)
+	hash = sha256.Sum256([]byte(token))
+	loaded, err = s.LoadSession(context.Background(), hash, now)
+	require.NoError(t, err)
+	require.NotNil(t, loaded)
+	return token, created, loaded, hash
+}
+
 func TestLoadSessionReturnsSharedDecodedSession(t *testing.T) {
 	s, clock := newStore(t)
-	m := newManager(t, s, clock)
 	ctx := context.Background()
-	token, created, err := m.Create(ctx, "alice", sessionauth.Metadata{IP: "192.0.2.1", Values: map[string]string{"org": "acme"}})
-	require.NoError(t, err)
-	hash := sha256.Sum256([]byte(token))
-
-	first, err := s.LoadSession(ctx, hash, clock.Now())
-	require.NoError(t, err)
-	require.NotNil(t, first)
+	token, created, first, hash := createAndLoad(t, s, newManager(t, s, clock), clock.Now())
 	second, err := s.LoadSession(ctx, hash, clock.Now())
 	require.NoError(t, err)
 	assert.Same(t, first, second, "decoded once, shared by every request")
@@ -346,12 +351,7 @@ func TestSweepDropsDecodedSessionsAndKeepsThemLoadable(t *testing.T) {
 	s, clock := newStore(t)
 	m := newManager(t, s, clock)
 	ctx := context.Background()
-	token, created, err := m.Create(ctx, "alice", sessionauth.Metadata{IP: "192.0.2.1", Values: map[string]string{"org": "acme"}})
-	require.NoError(t, err)
-	hash := sha256.Sum256([]byte(token))
-	first, err := s.LoadSession(ctx, hash, clock.Now())
-	require.NoError(t, err)
-	require.NotNil(t, first)
+	token, created, first, hash := createAndLoad(t, s, m, clock.Now())
 
 	assert.Zero(t, s.Sweep(), "nothing has expired")
 	again, err := s.LoadSession(ctx, hash, clock.Now())
