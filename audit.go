@@ -116,7 +116,7 @@ func (e Event) Level() slog.Level {
 		switch {
 		case errors.Is(e.Err, context.Canceled):
 			return slog.LevelInfo
-		case e.Op == opTouch:
+		case e.Op == opTouch || e.Op == opDeleteExpired:
 			return slog.LevelWarn
 		}
 		return slog.LevelError
@@ -124,7 +124,11 @@ func (e Event) Level() slog.Level {
 	return slog.LevelInfo
 }
 
-const opTouch = "touch"
+// Operations whose failure leaves the request's answer as it was.
+const (
+	opTouch         = "touch"
+	opDeleteExpired = "delete expired"
+)
 
 func (e *Event) message() string {
 	switch e.Kind {
@@ -146,6 +150,8 @@ func (e *Event) message() string {
 		switch {
 		case e.Op == opTouch:
 			return "sessionauth: extending session failed; the request goes on"
+		case e.Op == opDeleteExpired:
+			return "sessionauth: deleting an expired session failed; it was refused"
 		case e.Method != "":
 			return "sessionauth: request failed"
 		}

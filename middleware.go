@@ -284,7 +284,14 @@ func (m *Manager) authenticateRequest(r *http.Request) (*Session, error) {
 // sets the WWW-Authenticate challenge on a 401, logs store failures, and
 // writes the response. Handlers use it to answer with the same bodies as the
 // middleware, e.g. m.Error(w, r, sessionauth.ErrForbidden).
+//
+// r may be nil (for a response written outside a request's handler); then
+// nothing of a request is logged.
 func (m *Manager) Error(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
 	switch StatusCode(err) {
 	case http.StatusUnauthorized:
 		if errors.Is(err, ErrNoToken) {
@@ -293,11 +300,14 @@ func (m *Manager) Error(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("WWW-Authenticate", m.challengeErr)
 		}
 	case http.StatusServiceUnavailable:
-		s, _ := FromContext(r.Context())
-		m.storeFailed(r.Context(), r, "", s, err)
+		s, _ := FromContext(ctx)
+		m.storeFailed(ctx, r, "", s, err)
 	case http.StatusInternalServerError:
-		m.log.LogAttrs(r.Context(), slog.LevelError, "sessionauth: request failed",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+		attrs := []slog.Attr{slog.Any("error", err)}
+		if r != nil {
+			attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		}
+		m.log.LogAttrs(ctx, slog.LevelError, "sessionauth: request failed", attrs...)
 	}
 	m.errorHandler(w, r, err)
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
 // The stored form of a session is a small versioned binary record, not gob or
@@ -47,10 +49,10 @@ func encodeRecord(s *Session, rawID []byte, idle time.Duration) ([]byte, error) 
 	b := make([]byte, 0, 64+len(s.UserID)+len(s.IP)+len(s.UserAgent))
 	b = append(b, recordVersion)
 	b = append(b, rawID...)
-	b = binary.AppendVarint(b, s.CreatedAt.UnixNano())
-	b = binary.AppendVarint(b, s.ExpiresAt.UnixNano())
-	b = binary.AppendVarint(b, s.LastUsedAt.UnixNano())
-	b = binary.AppendVarint(b, s.IdleExpiresAt.UnixNano())
+	b = binary.AppendVarint(b, unixnano.From(s.CreatedAt))
+	b = binary.AppendVarint(b, unixnano.From(s.ExpiresAt))
+	b = binary.AppendVarint(b, unixnano.From(s.LastUsedAt))
+	b = binary.AppendVarint(b, unixnano.From(s.IdleExpiresAt))
 	b = binary.AppendVarint(b, int64(idle))
 	b = appendString(b, s.UserID)
 	b = appendString(b, s.IP)

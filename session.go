@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -65,7 +66,13 @@ type Metadata struct {
 }
 
 // Value returns the value of key in s.Values, or "".
-func (s *Session) Value(key string) string { return s.Values[key] }
+// It is safe on a nil *Session.
+func (s *Session) Value(key string) string {
+	if s == nil {
+		return ""
+	}
+	return s.Values[key]
+}
 
 // LogValue makes a Session log as its ID and user: never a token or hash.
 func (s *Session) LogValue() slog.Value {
@@ -154,19 +161,29 @@ func truncateUTF8(s string, n int) string {
 // Config configures a Manager. The zero value of every field but Store means
 // its documented default.
 type Config struct {
-	// Store holds the sessions. Required. Any scs store works for the core
-	// operations; a SessionStore (every store in this module) adds listing,
-	// per-user revocation and writes that never lose concurrent updates.
+	// Store holds the sessions. Required. Any scs store works for create,
+	// authenticate and revoke; a SessionStore (every store in this module)
+	// adds extension by use, listing, per-user revocation, SetValues and
+	// Rotate, with writes that never undo a revocation.
 	Store Store
+
+	// StoreTimeout bounds every store call that can block on I/O: a store
+	// that does not answer within it fails the call with ErrUnavailable
+	// (a 503), logged at ERROR. Calls of a NonBlockingStore (memstore) are
+	// not timed. A store without context support (a plain scs.Store)
+	// cannot be interrupted. Default: 3 seconds. Negative: no deadline
+	// beyond the caller's context.
+	StoreTimeout time.Duration
 
 	// IdleTimeout is how long a session stays valid without being used.
 	// Default: 30 minutes, the inactivity limit OWASP ASVS sets for
-	// applications that hold sensitive data.
+	// applications that hold sensitive data. At most MaxDuration.
 	IdleTimeout time.Duration
 
 	// Lifetime is the absolute lifetime of a session, however often it is
 	// used; the user signs in again after it. Default: 12 hours, a working
-	// day, the ASVS level 2 re-authentication period.
+	// day, the ASVS level 2 re-authentication period. At most MaxDuration:
+	// there is no "never", so that every expiry is a real instant.
 	Lifetime time.Duration
 
 	// TouchInterval bounds how stale the stored idle deadline may get: a
@@ -221,7 +238,13 @@ const (
 	DefaultIdleTimeout   = 30 * time.Minute
 	DefaultLifetime      = 12 * time.Hour
 	DefaultTouchInterval = time.Minute
+	DefaultStoreTimeout  = 3 * time.Second
 )
+
+// MaxDuration is the longest IdleTimeout or Lifetime New accepts: ten years
+// of 365 days, far enough for any session and near enough that no expiry
+// reaches the year 2262, where Unix nanoseconds end.
+const MaxDuration = 10 * 365 * 24 * time.Hour
 
 // Manager issues, authenticates and revokes sessions. Create one with New;
 // it is safe for concurrent use and holds no background goroutine, so it
@@ -231,8 +254,10 @@ type Manager struct {
 	ctx    CtxStore      // nil unless store is one
 	full   SessionStore  // nil unless store is one
 	loader SessionLoader // nil unless store is one
+	iter   func(context.Context) (map[string][]byte, error)
 
 	idle, lifetime, touchEvery time.Duration
+	timeout                    time.Duration // 0: store calls are not timed
 
 	log          *slog.Logger
 	onEvent      func(context.Context, Event)
@@ -246,10 +271,16 @@ type Manager struct {
 	access  AccessResolver
 }
 
-// New returns a Manager for cfg, or an error if cfg is inconsistent.
+// New returns a Manager for cfg, or an error if cfg is inconsistent or its
+// store unusable (nil, a nil pointer, or a CheckedStore whose Check fails).
 func New(cfg Config) (*Manager, error) {
-	if cfg.Store == nil {
+	if isNil(cfg.Store) {
 		return nil, errors.New("sessionauth: Config.Store is required")
+	}
+	if c, ok := cfg.Store.(CheckedStore); ok {
+		if err := c.Check(); err != nil {
+			return nil, fmt.Errorf("sessionauth: Config.Store: %w", err)
+		}
 	}
 	m := &Manager{
 		store:        cfg.Store,
@@ -271,6 +302,15 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("sessionauth: TouchInterval (%v) must be less than IdleTimeout (%v)", m.touchEvery, m.idle)
 	case m.touchEvery == 0:
 		return nil, fmt.Errorf("sessionauth: IdleTimeout (%v) too short", m.idle)
+	case m.idle > MaxDuration || m.lifetime > MaxDuration:
+		return nil, fmt.Errorf("sessionauth: IdleTimeout and Lifetime must be at most %v", MaxDuration)
+	}
+	switch _, nonBlocking := cfg.Store.(NonBlockingStore); {
+	case nonBlocking || cfg.StoreTimeout < 0:
+	case cfg.StoreTimeout == 0:
+		m.timeout = DefaultStoreTimeout
+	default:
+		m.timeout = cfg.StoreTimeout
 	}
 	if m.log == nil {
 		m.log = slog.Default()
@@ -286,6 +326,12 @@ func New(cfg Config) (*Manager, error) {
 	m.ctx, _ = cfg.Store.(CtxStore)
 	m.full, _ = cfg.Store.(SessionStore)
 	m.loader, _ = cfg.Store.(SessionLoader)
+	switch it := cfg.Store.(type) {
+	case IterableCtxStore:
+		m.iter = it.AllCtx
+	case IterableStore:
+		m.iter = func(context.Context) (map[string][]byte, error) { return it.All() }
+	}
 	m.touches.init()
 	m.initDev(cfg.DevPrincipal)
 	return m, nil
@@ -299,6 +345,19 @@ func (m *Manager) Lifetime() time.Duration { return m.lifetime }
 
 // TouchInterval returns the Manager's touch interval.
 func (m *Manager) TouchInterval() time.Duration { return m.touchEvery }
+
+// isNil reports whether v is nil or a nil pointer, map, slice, channel or
+// function in an interface, which would panic on the first request.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch r := reflect.ValueOf(v); r.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface:
+		return r.IsNil()
+	}
+	return false
+}
 
 // Create starts a session for userID and returns its token and the session.
 // The token is returned here and nowhere else: hand it to the client and drop
@@ -377,13 +436,13 @@ func (m *Manager) authenticateWellFormed(ctx context.Context, token string) (*Se
 	var s *Session
 	var err error
 	if m.loader != nil {
-		s, err = m.loader.LoadSession(ctx, hash, now)
-		switch {
-		case errors.Is(err, ErrCorruptRecord):
+		sctx, cancel := m.storeContext(ctx)
+		s, err = m.loader.LoadSession(sctx, hash, now)
+		err = m.callError(ctx, sctx, err)
+		cancel()
+		if errors.Is(err, ErrCorruptRecord) {
 			m.logCorrupt(ctx, err) // as get does
 			s, err = nil, nil
-		case err != nil:
-			err = storeError(err)
 		}
 	} else {
 		s, err = m.get(ctx, storeKey(hash))
@@ -394,9 +453,20 @@ func (m *Manager) authenticateWellFormed(ctx context.Context, token string) (*Se
 	case s == nil:
 		return nil, ErrUnknownSession
 	case !s.validAt(now):
+		m.dropExpired(ctx, s)
 		return s, ErrSessionExpired
 	}
 	return m.maybeTouch(ctx, hash, s, now), nil
+}
+
+// dropExpired deletes the record of a session refused as expired, so that
+// it can never authenticate again, even if a clock steps back before the
+// store's sweep would have reclaimed it. A failure is logged: the refusal
+// stands either way.
+func (m *Manager) dropExpired(ctx context.Context, s *Session) {
+	if err := m.delete(ctx, s.ref.key); err != nil {
+		m.storeFailed(ctx, nil, opDeleteExpired, s, err)
+	}
 }
 
 // maybeTouch pushes s's idle deadline forward, capped at the absolute one, if
@@ -409,6 +479,9 @@ func (m *Manager) maybeTouch(ctx context.Context, hash [32]byte, s *Session, now
 	// The test every request makes is on integer nanoseconds, the form the
 	// record stores: time.Time's Add and Sub, which handle monotonic
 	// readings and saturate, cost more than the rest of the test together.
+	if m.full == nil {
+		return s // a plain scs store cannot extend without a rewrite (see Store)
+	}
 	idleNS := s.IdleExpiresAt.UnixNano()
 	if now.UnixNano()+int64(m.idle)-idleNS < int64(m.touchEvery) || idleNS >= s.ExpiresAt.UnixNano() {
 		return s
@@ -421,7 +494,10 @@ func (m *Manager) maybeTouch(ctx context.Context, hash [32]byte, s *Session, now
 	if target.After(s.ExpiresAt) {
 		target = s.ExpiresAt
 	}
-	if err := m.touch(ctx, s, target, now); err != nil {
+	sctx, cancel := m.storeContext(ctx)
+	err := m.callError(ctx, sctx, m.full.Touch(sctx, s.ref.key, target))
+	cancel()
+	if err != nil {
 		m.storeFailed(ctx, nil, opTouch, s, err)
 		return s
 	}
@@ -431,41 +507,10 @@ func (m *Manager) maybeTouch(ctx context.Context, hash [32]byte, s *Session, now
 	return &t
 }
 
-func (m *Manager) touch(ctx context.Context, s *Session, expiry, now time.Time) error {
-	if m.full != nil {
-		return storeError(m.full.Touch(ctx, s.ref.key, expiry))
-	}
-	// A plain scs store can only rewrite the whole record. Read it again
-	// first so that the rewrite loses as little as possible; a concurrent
-	// SetValues can still be lost, which is why SessionStore exists.
-	cur, err := m.get(ctx, s.ref.key)
-	if err != nil || cur == nil {
-		return err
-	}
-	if !expiry.After(cur.IdleExpiresAt) {
-		return nil
-	}
-	cur.IdleExpiresAt = expiry
-	cur.LastUsedAt = now.UTC()
-	return m.rewrite(ctx, cur)
-}
-
-// rewrite stores s's record again under its key, with its current deadlines.
-func (m *Manager) rewrite(ctx context.Context, s *Session) error {
-	rawID, err := base64.RawURLEncoding.DecodeString(s.ID)
-	if err != nil || len(rawID) != sessionIDLen {
-		return fmt.Errorf("%w: session ID", ErrCorruptRecord)
-	}
-	data, err := encodeRecord(s, rawID, s.ref.idle)
-	if err != nil {
-		return err
-	}
-	return m.put(ctx, s.ref.key, s.UserID, data, s.expiry())
-}
-
 // Revoke ends session s at once: its token stops working on the next request
-// of every process that shares the store. Revoking a session that is already
-// gone is not an error.
+// of every process that shares the store, and so does the token of any
+// rotation of s that raced it. Revoking a session that is already gone is not
+// an error.
 func (m *Manager) Revoke(ctx context.Context, s *Session) error {
 	if s == nil || s.ref == nil {
 		return nil // not from a store: the dev session, or a zero Session
@@ -473,28 +518,64 @@ func (m *Manager) Revoke(ctx context.Context, s *Session) error {
 	if err := m.delete(ctx, s.ref.key); err != nil {
 		return err
 	}
+	if m.full != nil {
+		// A Rotate that won the race moved the session to a new key
+		// before the delete; it cannot move it after (Rename needs the old
+		// key), so chasing the ID once more finds it for good.
+		if _, err := m.deleteID(ctx, s.UserID, s.ID); err != nil {
+			return err
+		}
+	}
 	m.emit(ctx, Event{Kind: EventSessionRevoked, SessionID: s.ID, UserID: s.UserID})
 	return nil
 }
 
 // RevokeID ends the session of userID whose ID is sessionID, the form a
-// "sign out that device" request takes. It returns ErrUnknownSession if
-// userID has no such live session, so a user cannot revoke another's.
+// "sign out that device" request takes, wherever a concurrent Rotate moved
+// it. It returns ErrUnknownSession if userID has no such live session, so a
+// user cannot revoke another's.
 func (m *Manager) RevokeID(ctx context.Context, userID, sessionID string) error {
-	sessions, err := m.List(ctx, userID)
-	if err != nil {
+	found, err := m.deleteID(ctx, userID, sessionID)
+	switch {
+	case err != nil:
 		return err
+	case !found:
+		return ErrUnknownSession
 	}
-	for _, s := range sessions {
-		if s.ID == sessionID {
-			if err := m.delete(ctx, s.ref.key); err != nil {
-				return err
-			}
-			m.emit(ctx, Event{Kind: EventSessionRevoked, SessionID: s.ID, UserID: s.UserID})
-			return nil
+	m.emit(ctx, Event{Kind: EventSessionRevoked, SessionID: sessionID, UserID: userID})
+	return nil
+}
+
+// maxChase bounds how many times deleteID lists a user's sessions: each
+// round that finds the session again means a Rotate moved it in between,
+// which only the holder of its current token can do, that fast.
+const maxChase = 16
+
+// deleteID deletes every record of userID that holds session sessionID, and
+// lists again until none is left, so that a Rotate moving the session while
+// it works cannot save it. It reports whether it found one.
+func (m *Manager) deleteID(ctx context.Context, userID, sessionID string) (found bool, err error) {
+	for range maxChase {
+		sessions, err := m.List(ctx, userID)
+		if err != nil {
+			return found, err
 		}
+		hit := false
+		for _, s := range sessions {
+			if s.ID != sessionID {
+				continue
+			}
+			hit = true
+			if err := m.delete(ctx, s.ref.key); err != nil {
+				return found, err
+			}
+		}
+		if !hit {
+			return found, nil
+		}
+		found = true
 	}
-	return ErrUnknownSession
+	return found, fmt.Errorf("%w: session %s kept moving while it was revoked", ErrUnavailable, sessionID)
 }
 
 // RevokeUser ends every session of userID except keep (none if keep is nil),
@@ -507,9 +588,12 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string, keep *Session) 
 		except = keep.ref.key
 	}
 	if m.full != nil {
-		n, err := m.full.DeleteUser(ctx, userID, except)
+		sctx, cancel := m.storeContext(ctx)
+		n, err := m.full.DeleteUser(sctx, userID, except)
+		err = m.callError(ctx, sctx, err)
+		cancel()
 		m.userRevoked(ctx, userID, keep, n, err)
-		return n, storeError(err)
+		return n, err
 	}
 	records, err := m.scanUser(ctx, userID)
 	if err != nil {
@@ -535,9 +619,12 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string, keep *Session) 
 func (m *Manager) List(ctx context.Context, userID string) ([]*Session, error) {
 	var sessions []*Session
 	if m.full != nil {
-		records, err := m.full.ListUser(ctx, userID)
+		sctx, cancel := m.storeContext(ctx)
+		records, err := m.full.ListUser(sctx, userID)
+		err = m.callError(ctx, sctx, err)
+		cancel()
 		if err != nil {
-			return nil, storeError(err)
+			return nil, err
 		}
 		for _, r := range records {
 			s, err := DecodeSession(r.Key, r.Data, r.Expiry)
@@ -563,13 +650,15 @@ func (m *Manager) List(ctx context.Context, userID string) ([]*Session, error) {
 
 // scanUser is List and RevokeUser for a store that only iterates.
 func (m *Manager) scanUser(ctx context.Context, userID string) ([]*Session, error) {
-	it, ok := m.store.(IterableStore)
-	if !ok {
+	if m.iter == nil {
 		return nil, fmt.Errorf("%w: the store can neither list a user's sessions nor iterate", ErrNotSupported)
 	}
-	all, err := it.All()
+	sctx, cancel := m.storeContext(ctx)
+	all, err := m.iter(sctx)
+	err = m.callError(ctx, sctx, err)
+	cancel()
 	if err != nil {
-		return nil, storeError(err)
+		return nil, err
 	}
 	var out []*Session
 	for key, data := range all {
@@ -583,50 +672,59 @@ func (m *Manager) scanUser(ctx context.Context, userID string) ([]*Session, erro
 }
 
 // Rotate replaces the token of session s: it returns a new token for the same
-// session (same ID, user, data and deadlines) and the old token stops working.
-// Rotate after a change of privilege, so a token seen before it is worthless.
-// The old token is deleted before the new one is written: if the write
-// fails, the user signs in again rather than keep a token that should be dead.
+// session (same ID, user, data and deadlines) and the old token stops working,
+// in one atomic step of the store. Rotate after a change of privilege, so a
+// token seen before it is worthless. It fails with ErrUnknownSession if s was
+// revoked or rotated already, ErrSessionExpired if it has expired, and
+// ErrNotSupported on a store that is not a SessionStore.
 func (m *Manager) Rotate(ctx context.Context, s *Session) (string, *Session, error) {
 	if s == nil || s.ref == nil {
 		return "", nil, ErrUnknownSession
 	}
-	data, expiry, found, err := m.getRaw(ctx, s.ref.key)
-	if err != nil {
-		return "", nil, err
+	if m.full == nil {
+		return "", nil, fmt.Errorf("%w: Rotate needs a SessionStore", ErrNotSupported)
 	}
-	if !found {
+	cur, err := m.get(ctx, s.ref.key)
+	switch {
+	case err != nil:
+		return "", nil, err
+	case cur == nil:
 		return "", nil, ErrUnknownSession
-	}
-	cur, err := DecodeSession(s.ref.key, data, expiry)
-	if err != nil {
-		return "", nil, err
-	}
-	if !cur.validAt(m.now()) {
+	case !cur.validAt(m.now()):
 		return "", nil, ErrSessionExpired
 	}
 	token, err := newToken(rand.Reader)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := m.delete(ctx, s.ref.key); err != nil {
+	newKey := storeKey(hashToken(token))
+	sctx, cancel := m.storeContext(ctx)
+	renamed, err := m.full.Rename(sctx, s.ref.key, newKey)
+	err = m.callError(ctx, sctx, err)
+	cancel()
+	switch {
+	case err != nil:
 		return "", nil, err
+	case !renamed:
+		return "", nil, ErrUnknownSession
 	}
-	cur.ref = &sessionRef{key: storeKey(hashToken(token)), idle: cur.ref.idle}
-	if err := m.put(ctx, cur.ref.key, cur.UserID, data, cur.expiry()); err != nil {
-		return "", nil, err
-	}
+	cur.ref = &sessionRef{key: newKey, idle: cur.ref.idle}
 	m.emit(ctx, Event{Kind: EventSessionRotated, SessionID: cur.ID, UserID: cur.UserID})
 	return token, cur, nil
 }
 
 // SetValues changes the Values of session s: each key is set to its value,
-// and a key whose value is "" is removed. It re-reads the stored session
-// first and, on a SessionStore, never shortens its expiry, so a concurrent
-// touch is not lost. It returns the updated session.
+// and a key whose value is "" is removed. It re-reads the stored session and
+// writes it back only if it still exists, atomically in the store, so it
+// never undoes a concurrent revocation and never shortens the expiry. It
+// returns the updated session, ErrUnknownSession if s was revoked, rotated or
+// has expired, and ErrNotSupported on a store that is not a SessionStore.
 func (m *Manager) SetValues(ctx context.Context, s *Session, values map[string]string) (*Session, error) {
 	if s == nil || s.ref == nil {
 		return nil, ErrUnknownSession
+	}
+	if m.full == nil {
+		return nil, fmt.Errorf("%w: SetValues needs a SessionStore", ErrNotSupported)
 	}
 	cur, err := m.get(ctx, s.ref.key)
 	if err != nil {
@@ -647,8 +745,23 @@ func (m *Manager) SetValues(ctx context.Context, s *Session, values map[string]s
 		merged[k] = v
 	}
 	cur.Values = merged
-	if err := m.rewrite(ctx, cur); err != nil {
+	rawID, err := base64.RawURLEncoding.DecodeString(cur.ID)
+	if err != nil || len(rawID) != sessionIDLen {
+		return nil, fmt.Errorf("%w: session ID", ErrCorruptRecord)
+	}
+	data, err := encodeRecord(cur, rawID, cur.ref.idle)
+	if err != nil {
 		return nil, err
+	}
+	sctx, cancel := m.storeContext(ctx)
+	updated, err := m.full.Update(sctx, cur.ref.key, data, cur.expiry())
+	err = m.callError(ctx, sctx, err)
+	cancel()
+	switch {
+	case err != nil:
+		return nil, err
+	case !updated:
+		return nil, ErrUnknownSession
 	}
 	return cur, nil
 }
@@ -668,6 +781,10 @@ func cloneValues(v map[string]string) map[string]string {
 // corrupt record counts as none and is logged.
 func (m *Manager) get(ctx context.Context, key string) (*Session, error) {
 	data, expiry, found, err := m.getRaw(ctx, key)
+	if errors.Is(err, ErrCorruptRecord) {
+		m.logCorrupt(ctx, err)
+		return nil, nil
+	}
 	if err != nil || !found {
 		return nil, err
 	}
@@ -684,41 +801,73 @@ func (m *Manager) logCorrupt(ctx context.Context, err error) {
 }
 
 func (m *Manager) getRaw(ctx context.Context, key string) (data []byte, expiry time.Time, found bool, err error) {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
 	switch {
 	case m.full != nil:
-		data, expiry, found, err = m.full.Get(ctx, key)
+		data, expiry, found, err = m.full.Get(sctx, key)
 	case m.ctx != nil:
-		data, found, err = m.ctx.FindCtx(ctx, key)
+		data, found, err = m.ctx.FindCtx(sctx, key)
 	default:
 		data, found, err = m.store.Find(key)
 	}
-	return data, expiry, found, storeError(err)
+	return data, expiry, found, m.callError(ctx, sctx, err)
 }
 
 func (m *Manager) put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
 	var err error
 	switch {
 	case m.full != nil:
-		err = m.full.Put(ctx, key, userID, data, expiry)
+		err = m.full.Put(sctx, key, userID, data, expiry)
 	case m.ctx != nil:
-		err = m.ctx.CommitCtx(ctx, key, data, expiry)
+		err = m.ctx.CommitCtx(sctx, key, data, expiry)
 	default:
 		err = m.store.Commit(key, data, expiry)
 	}
-	return storeError(err)
+	return m.callError(ctx, sctx, err)
 }
 
 func (m *Manager) delete(ctx context.Context, key string) error {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	var err error
 	if m.ctx != nil {
-		return storeError(m.ctx.DeleteCtx(ctx, key))
+		err = m.ctx.DeleteCtx(sctx, key)
+	} else {
+		err = m.store.Delete(key)
 	}
-	return storeError(m.store.Delete(key))
+	return m.callError(ctx, sctx, err)
 }
 
-// storeError marks a store failure as ErrUnavailable, keeping the cause.
-func storeError(err error) error {
-	if err == nil || errors.Is(err, ErrUnavailable) {
+// storeContext returns the context of one store call: ctx bounded by the
+// StoreTimeout, or ctx itself for a NonBlockingStore. Call cancel when the
+// call returns.
+func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if m.timeout == 0 {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, m.timeout)
+}
+
+func noCancel() {}
+
+// callError turns the error of a store call made under sctx, derived from
+// ctx, into the Manager's: nil stays nil, a corrupt record stays
+// ErrCorruptRecord (no session, not an outage), and anything else is
+// ErrUnavailable. A call cut by the StoreTimeout says so and wraps
+// context.DeadlineExceeded, whatever the store returned, so that it is
+// logged as an outage; a call cut because the caller went away keeps the
+// caller's context error.
+func (m *Manager) callError(ctx, sctx context.Context, err error) error {
+	switch {
+	case err == nil || errors.Is(err, ErrUnavailable):
 		return err
+	case errors.Is(err, ErrCorruptRecord):
+		return err
+	case sctx != ctx && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w: no answer within %v (%w): %w", ErrUnavailable, m.timeout, context.DeadlineExceeded, err)
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
