@@ -1,25 +1,34 @@
 // Package tcpproxy is a TCP proxy for tests that must take a server away from
 // a client and give it back: the store tests use it to make Redis or
-// PostgreSQL unreachable without stopping the server that other tests and
-// packages share.
+// PostgreSQL unreachable, or silent, without stopping the server that other
+// tests and packages share.
 package tcpproxy
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"testing"
 )
 
+// mode is what the proxy does with connections.
+type mode int
+
+const (
+	forwarding mode = iota
+	cut             // connections are closed
+	hung            // connections are held open and never answered
+)
+
 // Proxy forwards connections from a local listener to a target address until
-// Cut, and again after Restore. Its methods are safe for concurrent use.
+// Cut or Hang, and again after Restore. Its methods are safe for concurrent
+// use.
 type Proxy struct {
 	ln     net.Listener
 	target string
 
 	mu    sync.Mutex
-	down  bool
+	mode  mode
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
 }
@@ -56,36 +65,59 @@ func (p *Proxy) serve() {
 			return
 		}
 		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
+		switch p.mode {
+		case cut:
 			_ = c.Close()
-			continue
+		case hung:
+			p.conns[c] = struct{}{}
+			p.wg.Add(1)
+			go p.pipe(nil, c)
+		default:
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				_ = c.Close()
+				break
+			}
+			p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+			p.wg.Add(2)
+			go p.pipe(c, up)
+			go p.pipe(up, c)
 		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.wg.Add(2)
 		p.mu.Unlock()
-		go p.pipe(c, up)
-		go p.pipe(up, c)
 	}
 }
 
-// pipe copies src to dst until either side closes, then closes both, so that
-// a connection dies whole.
+// pipe copies src to dst (drops what src sends when dst is nil or the proxy
+// hangs) until either side closes, then closes both, so that a connection
+// dies whole.
 func (p *Proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	_ = dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && dst != nil && !p.hanging() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	_ = src.Close()
 	p.mu.Lock()
-	delete(p.conns, dst)
 	delete(p.conns, src)
+	if dst != nil {
+		_ = dst.Close()
+		delete(p.conns, dst)
+	}
 	p.mu.Unlock()
+}
+
+func (p *Proxy) hanging() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mode == hung
 }
 
 // Cut closes every connection through the proxy and refuses new ones until
@@ -93,18 +125,38 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.down = true
+	p.mode = cut
+	p.closeConns()
+}
+
+// Hang makes the server silent without taking it away, as an overloaded
+// server or a route that drops packets does: open connections stay open but
+// what either side sends is dropped, and new connections are accepted and
+// never answered. Only the client's own deadline ends its wait.
+func (p *Proxy) Hang() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mode = hung
+}
+
+// Restore lets new connections through again after Cut or Hang. After Hang
+// it closes every connection: one that dropped bytes while hung can no longer
+// carry its protocol, and its client must dial again.
+func (p *Proxy) Restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mode == hung {
+		p.closeConns()
+	}
+	p.mode = forwarding
+}
+
+// closeConns closes every connection; p.mu must be held.
+func (p *Proxy) closeConns() {
 	for c := range p.conns {
 		_ = c.Close()
 	}
 	clear(p.conns)
-}
-
-// Restore lets new connections through again after Cut.
-func (p *Proxy) Restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = false
 }
 
 // close stops the listener and every connection, and waits for the proxy's
