@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 type appConfig struct {
 	store         sessionauth.Store
+	storeTimeout  time.Duration // 0 means sessionauth.DefaultStoreTimeout
 	idleTimeout   time.Duration
 	lifetime      time.Duration
 	touchInterval time.Duration
@@ -21,6 +23,14 @@ type appConfig struct {
 	log           *slog.Logger
 	now           func() time.Time // the sessions' clock; nil means time.Now
 	passwordCost  int              // bcrypt cost of the demo passwords; 0 means bcrypt.DefaultCost
+
+	// storeName names the sessions' place in a shared store: the table of
+	// the postgres store, the key prefix of the redis store. "" means the
+	// store's default. Tests give each their own.
+	storeName string
+	// wrapStore, if set, wraps the store that run opens (tests inject
+	// faults with it).
+	wrapStore func(sessionauth.Store) sessionauth.Store
 }
 
 // app is the management API: its handlers only do the application's work;
@@ -31,6 +41,8 @@ type app struct {
 	users  *directory
 	keys   *keyStore
 	log    *slog.Logger
+
+	requestTimeout time.Duration // the deadline of every request
 }
 
 func newApp(cfg appConfig) (*app, error) {
@@ -40,6 +52,7 @@ func newApp(cfg appConfig) (*app, error) {
 	}
 	mcfg := sessionauth.Config{
 		Store:         cfg.store,
+		StoreTimeout:  cfg.storeTimeout,
 		IdleTimeout:   cfg.idleTimeout,
 		Lifetime:      cfg.lifetime,
 		TouchInterval: cfg.touchInterval,
@@ -58,9 +71,12 @@ func newApp(cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &app{m: m, access: access, users: users, keys: keys, log: cfg.log}, nil
+	return &app{m: m, access: access, users: users, keys: keys, log: cfg.log,
+		requestTimeout: cmp.Or(cfg.storeTimeout, sessionauth.DefaultStoreTimeout) + requestSlack}, nil
 }
 
+// routes returns the API's handler; every request is bounded by
+// requestTimeout.
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	req := a.m.Require
@@ -80,7 +96,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusNotFound, "Not Found")
 	})
-	return mux
+	return withDeadline(mux, a.requestTimeout, a.log)
 }
 
 // session returns the request's session; Require guarantees there is one.

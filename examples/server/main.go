@@ -5,8 +5,16 @@
 //
 // It keeps sessions in a SQLite file by default (-store memory, redis and
 // postgres are the alternatives), seeds demo organizations, projects and users
-// on start, and prints how to sign in. See the repository README for a curl
-// walkthrough.
+// on start, and prints how to sign in (the demo users' password is
+// -demo-password, "demo-password" by default; the log never shows it). See the
+// repository README for a curl walkthrough.
+//
+// -store-timeout (default 3s) is the longest the server waits for one answer
+// of the session store: a store that is down or hangs turns into a 503
+// {"message":"Service Unavailable"} within it, never a request that hangs
+// with the store. A whole request is cut, with the same 503, at
+// -store-timeout plus one second, the time left for the work around the
+// store calls.
 package main
 
 import (
@@ -41,6 +49,7 @@ type options struct {
 	store         string
 	db            string
 	storeURL      string
+	storeTimeout  time.Duration
 	idleTimeout   time.Duration
 	lifetime      time.Duration
 	touchInterval time.Duration
@@ -55,6 +64,8 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.store, "store", "sqlite", "session store: sqlite, memory, redis or postgres")
 	fs.StringVar(&o.db, "db", "sessionauth-example.db", "SQLite file of the sqlite store")
 	fs.StringVar(&o.storeURL, "store-url", "", "Redis or PostgreSQL URL of the redis and postgres stores")
+	fs.DurationVar(&o.storeTimeout, "store-timeout", sessionauth.DefaultStoreTimeout,
+		"longest wait for one answer of the session store, at most 1h; past it the request gets 503 (a whole request gets this plus 1s)")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", sessionauth.DefaultIdleTimeout, "sessions expire after this long unused")
 	fs.DurationVar(&o.lifetime, "lifetime", sessionauth.DefaultLifetime, "sessions expire this long after sign-in, whatever their use")
 	fs.DurationVar(&o.touchInterval, "touch-interval", 0, "how stale the stored last use may get (default: 1m or idle-timeout/10)")
@@ -67,6 +78,9 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	}
 	if o.demoPassword == "" {
 		return o, errors.New("-demo-password must not be empty")
+	}
+	if o.storeTimeout <= 0 || o.storeTimeout > maxStoreTimeout {
+		return o, fmt.Errorf("-store-timeout must be positive and at most %v", maxStoreTimeout)
 	}
 	return o, nil
 }
@@ -82,14 +96,8 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr s
 	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
 
-	store, closeStore, err := openStore(ctx, o, log)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-
 	cfg := appConfig{
-		store:         store,
+		storeTimeout:  o.storeTimeout,
 		idleTimeout:   o.idleTimeout,
 		lifetime:      o.lifetime,
 		touchInterval: o.touchInterval,
@@ -98,6 +106,15 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr s
 	}
 	for _, opt := range opts {
 		opt(&cfg)
+	}
+	store, closeStore, err := openStore(ctx, o, cfg.storeName, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	cfg.store = store
+	if cfg.wrapStore != nil {
+		cfg.store = cfg.wrapStore(store)
 	}
 	app, err := newApp(cfg)
 	if err != nil {
@@ -108,18 +125,21 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr s
 	if err != nil {
 		return err
 	}
+	// The write deadline must leave a request that waited until its own
+	// deadline the time to send its 503.
+	writeTimeout := max(30*time.Second, app.requestTimeout+10*time.Second)
 	srv := &http.Server{
 		Handler:           app.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
 	log.Info("listening", "addr", "http://"+addr)
-	printSignIn(log, addr, o.demoPassword)
+	printSignIn(log, addr)
 	if ready != nil {
 		ready(addr)
 	}
@@ -143,9 +163,12 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr s
 	return nil
 }
 
-func printSignIn(log *slog.Logger, addr, password string) {
+// printSignIn logs how to sign in. It never logs the password: a log is
+// read, kept and shipped by more people and systems than the server's flags.
+func printSignIn(log *slog.Logger, addr string) {
 	log.Info("demo users: owner@example.com, admin@example.com, developer@example.com (Acme), outsider@example.com (Globex)")
-	log.Info("sign in with: curl -s -X POST http://" + addr + `/auth/sign-in -H "Content-Type: application/json" -d '{"email":"owner@example.com","password":"` + password + `"}'`)
+	log.Info("sign in with: curl -s -X POST http://" + addr + `/auth/sign-in -H "Content-Type: application/json" -d '{"email":"owner@example.com","password":"PASSWORD"}'` +
+		" where PASSWORD is the demo users' password (see -help)")
 	if sessionauth.DevMode {
 		log.Warn("development build: the development bearer token is accepted as owner@example.com")
 	}

@@ -15,9 +15,10 @@ import (
 )
 
 // openStore opens the session store the flags name and returns it with the
-// function that closes it. Its log line comes first, so the log names the
-// SQLite file before anything else.
-func openStore(ctx context.Context, o options, log *slog.Logger) (sessionauth.Store, func(), error) {
+// function that closes it. name, if not "", is the table of the postgres
+// store and the key prefix of the redis store. Its log line comes first, so
+// the log names the SQLite file before anything else.
+func openStore(ctx context.Context, o options, name string, log *slog.Logger) (sessionauth.Store, func(), error) {
 	if (o.store == "redis" || o.store == "postgres") && o.storeURL == "" {
 		return nil, nil, fmt.Errorf("-store %s needs -store-url", o.store)
 	}
@@ -39,14 +40,14 @@ func openStore(ctx context.Context, o options, log *slog.Logger) (sessionauth.St
 		return s, func() { closeLogged(log, s.Close()) }, nil
 	case "redis":
 		log.Info("session store: redis")
-		s, err := redisstore.Open(ctx, o.storeURL, redisstore.Config{})
+		s, err := redisstore.Open(ctx, o.storeURL, redisstore.Config{Prefix: name})
 		if err != nil {
 			return nil, nil, err
 		}
 		return s, func() { closeLogged(log, s.Close()) }, nil
 	case "postgres":
 		log.Info("session store: postgres")
-		s, err := pgstore.Open(ctx, o.storeURL, pgstore.Config{Logger: log})
+		s, err := pgstore.Open(ctx, o.storeURL, pgstore.Config{Table: name, Logger: log})
 		if err != nil {
 			return nil, nil, err
 		}
