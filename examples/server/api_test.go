@@ -53,7 +53,7 @@ func TestSignInIssuesATokenOnlyForTheRightPassword(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := s.do(t, http.MethodPost, "/auth/sign-in", "", map[string]string{"email": tt.email, "password": tt.password})
 			assert.Equal(t, http.StatusUnauthorized, r.status)
-			assert.Equal(t, sessionauth.BodyUnauthorized, string(r.body))
+			assert.Equal(t, bodyUnauthorized, string(r.body))
 			assert.Equal(t, "application/json", r.header.Get("Content-Type"))
 			assert.Equal(t, "Bearer", r.header.Get("WWW-Authenticate"), "every 401 carries a challenge")
 		})

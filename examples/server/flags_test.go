@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,7 +13,8 @@ import (
 )
 
 // TestFlagDefaults pins the defaults the documentation promises: `go run
-// ./examples/server` alone serves on 127.0.0.1:8080 from a SQLite file.
+// ./examples/server` alone serves on 127.0.0.1:8080 from a SQLite file, and
+// waits at most 3 s for the store.
 func TestFlagDefaults(t *testing.T) {
 	o, err := parseFlags(nil, io.Discard)
 	require.NoError(t, err)
@@ -20,6 +22,7 @@ func TestFlagDefaults(t *testing.T) {
 		addr:         "127.0.0.1:8080",
 		store:        "sqlite",
 		db:           "sessionauth-example.db",
+		storeTimeout: 3 * time.Second,
 		idleTimeout:  sessionauth.DefaultIdleTimeout,
 		lifetime:     sessionauth.DefaultLifetime,
 		demoPassword: demoPassword,
@@ -39,6 +42,10 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"empty demo password", []string{"-store", "memory", "-demo-password", ""}},
 		{"touch interval not below the idle timeout", []string{"-store", "memory", "-idle-timeout", "2s", "-touch-interval", "2s"}},
 		{"negative lifetime", []string{"-store", "memory", "-lifetime", "-1h"}},
+		{"zero store timeout", []string{"-store", "memory", "-store-timeout", "0s"}},
+		{"negative store timeout", []string{"-store", "memory", "-store-timeout", "-1s"}},
+		{"store timeout over an hour", []string{"-store", "memory", "-store-timeout", "61m"}},
+		{"store timeout without a unit", []string{"-store", "memory", "-store-timeout", "3"}},
 		{"address that cannot be listened on", []string{"-store", "memory", "-addr", "127.0.0.1:99999"}},
 	}
 	for _, tt := range tests {

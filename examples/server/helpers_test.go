@@ -118,6 +118,13 @@ func withClock(c *fakeClock) func(*appConfig) {
 	return func(cfg *appConfig) { cfg.now = c.Now }
 }
 
+// withStoreName gives the server's sessions their own table (postgres) or key
+// prefix (redis), so that tests running in parallel on one database do not
+// see each other's sessions.
+func withStoreName(name string) func(*appConfig) {
+	return func(cfg *appConfig) { cfg.storeName = name }
+}
+
 // testServer is the example server running in this process on a real
 // loopback listener.
 type testServer struct {
@@ -271,12 +278,21 @@ func (s *testServer) signIn(t *testing.T, email string) string {
 	return decode[signInBody](t, r).Token
 }
 
+// The contract's error bodies, byte for byte. They are written out, not
+// taken from the library's constants, so that a change of a constant fails
+// these tests as it would fail the server's clients.
+const (
+	bodyUnauthorized = `{"message":"Unauthorized"}`
+	bodyForbidden    = `{"message":"You don't have access to this project"}`
+	bodyUnavailable  = `{"message":"Service Unavailable"}`
+)
+
 // assertUnauthorized checks the exact 401 of the contract, with a bearer
 // challenge of RFC 6750 §3.
 func assertUnauthorized(t *testing.T, r response) {
 	t.Helper()
 	assert.Equal(t, http.StatusUnauthorized, r.status)
-	assert.Equal(t, sessionauth.BodyUnauthorized, string(r.body))
+	assert.Equal(t, bodyUnauthorized, string(r.body))
 	assert.Equal(t, "application/json", r.header.Get("Content-Type"))
 	assert.True(t, strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer"),
 		"WWW-Authenticate %q is a bearer challenge", r.header.Get("WWW-Authenticate"))
@@ -286,8 +302,18 @@ func assertUnauthorized(t *testing.T, r response) {
 func assertForbidden(t *testing.T, r response) {
 	t.Helper()
 	assert.Equal(t, http.StatusForbidden, r.status)
-	assert.Equal(t, sessionauth.BodyForbidden, string(r.body))
+	assert.Equal(t, bodyForbidden, string(r.body))
 	assert.Equal(t, "application/json", r.header.Get("Content-Type"))
+}
+
+// assertUnavailable checks the exact 503 of the contract: a store failure is
+// never a 401, which would make the client throw its token away.
+func assertUnavailable(t *testing.T, r response, msgAndArgs ...any) {
+	t.Helper()
+	assert.Equal(t, http.StatusServiceUnavailable, r.status, msgAndArgs...)
+	assert.Equal(t, bodyUnavailable, string(r.body), msgAndArgs...)
+	assert.Equal(t, "application/json", r.header.Get("Content-Type"), msgAndArgs...)
+	assert.Empty(t, r.header.Get("WWW-Authenticate"), msgAndArgs...)
 }
 
 // assertNoSecret checks that text holds neither the token nor the key the

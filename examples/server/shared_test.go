@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -10,51 +9,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// serviceURL returns the URL in the environment variable env (set by
-// scripts/test.sh), skipping the test when it is unset, or failing it when
-// SESSIONAUTH_REQUIRE_SERVICES=1 says the service must be there.
-func serviceURL(t *testing.T, env string) string {
-	t.Helper()
-	url := os.Getenv(env)
-	if url == "" {
-		if os.Getenv("SESSIONAUTH_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s is not set but SESSIONAUTH_REQUIRE_SERVICES=1", env)
-		}
-		t.Skipf("set %s to run the server on that store (scripts/test.sh does)", env)
-	}
-	return url
-}
-
 // TestInstancesSharingAStoreSeeEachOthersRevocations runs two servers on one
 // store, as two instances of an application behind a load balancer: a
 // session signed in on one works on the other, and a sign-out or revocation
 // on one holds on the other from the next request on.
-//
-// Redis and PostgreSQL hold the server's sessions under its default key
-// prefix and table, which other servers on the same database share, so the
-// test only ends sessions it created.
 func TestInstancesSharingAStoreSeeEachOthersRevocations(t *testing.T) {
 	t.Parallel()
-	stores := []struct {
-		name string
-		args func(t *testing.T) []string
-	}{
-		{"sqlite", func(t *testing.T) []string {
-			return []string{"-store", "sqlite", "-db", filepath.Join(t.TempDir(), "shared.db")}
-		}},
-		{"redis", func(t *testing.T) []string {
-			return []string{"-store", "redis", "-store-url", serviceURL(t, "SESSIONAUTH_REDIS_URL")}
-		}},
-		{"postgres", func(t *testing.T) []string {
-			return []string{"-store", "postgres", "-store-url", serviceURL(t, "SESSIONAUTH_POSTGRES_URL")}
-		}},
+	stores := []namedFlags{{"sqlite", func(t *testing.T) ([]string, string) {
+		return []string{"-store", "sqlite", "-db", filepath.Join(t.TempDir(), "shared.db")}, ""
+	}}}
+	for _, shared := range sharedStores {
+		stores = append(stores, namedFlags{shared.name, shared.flags})
 	}
 	for _, store := range stores {
 		t.Run(store.name, func(t *testing.T) {
 			t.Parallel()
-			args := store.args(t)
-			a := startServer(t, args)
-			b := startServer(t, args)
+			args, name := store.flags(t)
+			a := startServer(t, args, withStoreName(name))
+			b := startServer(t, args, withStoreName(name))
 			works := func(t *testing.T, s *testServer, token string) {
 				t.Helper()
 				r := s.do(t, http.MethodGet, "/projects", token, nil)
