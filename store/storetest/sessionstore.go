@@ -55,8 +55,7 @@ func testGet(t *testing.T, e *env) {
 	assert.Equal(t, data, got)
 	assertTime(t, "expiry", exp, gotExp)
 
-	b, found, err := e.store.Find(key)
-	require.NoError(t, err)
+	b, found := e.find(t, key)
 	assert.True(t, found, "a record written by Put is found through scs Find")
 	assert.Equal(t, data, b)
 }
@@ -125,7 +124,7 @@ func testCommitUnowns(t *testing.T, e *env) {
 	ctx := t.Context()
 	key, data := newKey(t), newData(t, 30)
 	require.NoError(t, e.full.Put(ctx, key, "alice", newData(t, 30), e.live()))
-	require.NoError(t, e.store.Commit(key, data, e.live()))
+	e.commit(t, key, data, e.live())
 
 	list, err := e.full.ListUser(ctx, "alice")
 	require.NoError(t, err)
@@ -231,7 +230,7 @@ func testListUser(t *testing.T, e *env) {
 	}
 	require.NoError(t, e.full.Put(ctx, newKey(t), "alice", newData(t, 40), e.dead()))
 	require.NoError(t, e.full.Put(ctx, newKey(t), "bob", newData(t, 40), e.live()))
-	require.NoError(t, e.store.Commit(newKey(t), newData(t, 40), e.live())) // an scs record: nobody's
+	e.commit(t, newKey(t), newData(t, 40), e.live()) // an scs record: nobody's
 
 	list, err := e.full.ListUser(ctx, "alice")
 	require.NoError(t, err)
@@ -292,7 +291,7 @@ func testDeleteUnindexes(t *testing.T, e *env) {
 	key, other := newKey(t), newKey(t)
 	require.NoError(t, e.full.Put(ctx, key, "alice", newData(t, 30), e.live()))
 	require.NoError(t, e.full.Put(ctx, other, "alice", newData(t, 30), e.live()))
-	require.NoError(t, e.store.Delete(key))
+	e.del(t, key)
 
 	list, err := e.full.ListUser(ctx, "alice")
 	require.NoError(t, err)
@@ -374,7 +373,7 @@ func testConcurrentTouchDelete(t *testing.T, e *env) {
 				}
 			})
 		}
-		require.NoError(t, e.store.Delete(key))
+		e.del(t, key)
 		deleted.Store(true)
 		wg.Wait()
 		_, _, found := e.get(t, key)
@@ -409,14 +408,12 @@ func testExpiryNanoseconds(t *testing.T, e *env) {
 	e.advance(time.Minute - time.Nanosecond)
 	_, _, found = e.get(t, key)
 	assert.True(t, found, "Get: live a nanosecond before the expiry")
-	_, found, err := e.store.Find(key)
-	require.NoError(t, err)
+	_, found = e.find(t, key)
 	assert.True(t, found, "Find: live a nanosecond before the expiry")
 
 	e.advance(time.Nanosecond)
 	_, _, found = e.get(t, key)
 	assert.False(t, found, "Get: expired at the expiry instant")
-	_, found, err = e.store.Find(key)
-	require.NoError(t, err)
+	_, found = e.find(t, key)
 	assert.False(t, found, "Find: expired at the expiry instant")
 }

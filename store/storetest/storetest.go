@@ -61,6 +61,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/sessionauth/sessionauth"
 )
 
@@ -201,7 +204,12 @@ type env struct {
 	store    sessionauth.Store
 	ctxStore sessionauth.CtxStore      // nil unless the store is one
 	full     sessionauth.SessionStore  // nil unless the store is one
-	iter     sessionauth.IterableStore // nil unless the store is one
+	iterable bool                      // an IterableStore or IterableCtxStore
+	// plain reports whether the suite may call the plain scs methods of a
+	// CtxStore: only on a SessionStore, whose contract includes them. A
+	// third-party CtxStore may support only the Ctx forms (scs's
+	// goredisstore panics in the plain ones by design).
+	plain bool
 	loader   sessionauth.SessionLoader // nil unless the store is one
 	newStore func(t *testing.T, clock *Clock) Harness
 }
@@ -228,7 +236,10 @@ func setup(t *testing.T, newStore func(t *testing.T, clock *Clock) Harness) *env
 	e := &env{h: h, clock: clock, store: h.Store, newStore: newStore}
 	e.ctxStore, _ = h.Store.(sessionauth.CtxStore)
 	e.full, _ = h.Store.(sessionauth.SessionStore)
-	e.iter, _ = h.Store.(sessionauth.IterableStore)
+	_, iter := h.Store.(sessionauth.IterableStore)
+	_, iterCtx := h.Store.(sessionauth.IterableCtxStore)
+	e.iterable = iter || iterCtx
+	e.plain = e.ctxStore == nil || e.full != nil
 	e.loader, _ = h.Store.(sessionauth.SessionLoader)
 	return e
 }
@@ -238,8 +249,8 @@ func (e *env) lacks(n need) string {
 	switch {
 	case n&needFull != 0 && e.full == nil:
 		return "is not a sessionauth.SessionStore"
-	case n&needIterable != 0 && e.iter == nil:
-		return "is not a sessionauth.IterableStore"
+	case n&needIterable != 0 && !e.iterable:
+		return "is neither a sessionauth.IterableStore nor an IterableCtxStore"
 	case n&needLoader != 0 && e.loader == nil:
 		return "is not a sessionauth.SessionLoader"
 	case n&needClock != 0 && e.h.WallClock:
@@ -310,4 +321,66 @@ func assertTime(t *testing.T, what string, want, got time.Time) bool {
 	}
 	t.Errorf("%s: want %v, got %v (off by %v)", what, want.UTC(), got.UTC(), got.Sub(want))
 	return false
+}
+
+// find reads key through FindCtx when the store has it, Find otherwise, and
+// fails the test on an error.
+func (e *env) find(t *testing.T, key string) (data []byte, found bool) {
+	t.Helper()
+	var err error
+	if e.ctxStore != nil {
+		data, found, err = e.ctxStore.FindCtx(t.Context(), key)
+	} else {
+		data, found, err = e.store.Find(key)
+	}
+	require.NoError(t, err)
+	return data, found
+}
+
+// commit writes key through CommitCtx when the store has it, Commit
+// otherwise, and fails the test on an error.
+func (e *env) commit(t *testing.T, key string, data []byte, expiry time.Time) {
+	t.Helper()
+	var err error
+	if e.ctxStore != nil {
+		err = e.ctxStore.CommitCtx(t.Context(), key, data, expiry)
+	} else {
+		err = e.store.Commit(key, data, expiry)
+	}
+	require.NoError(t, err)
+}
+
+// del deletes key through DeleteCtx when the store has it, Delete otherwise,
+// and fails the test on an error.
+func (e *env) del(t *testing.T, key string) {
+	t.Helper()
+	var err error
+	if e.ctxStore != nil {
+		err = e.ctxStore.DeleteCtx(t.Context(), key)
+	} else {
+		err = e.store.Delete(key)
+	}
+	require.NoError(t, err)
+}
+
+// all lists the store through AllCtx when it has it, All otherwise; on a
+// store that may also be called plainly, it checks that the two agree.
+func (e *env) all(t *testing.T) map[string][]byte {
+	t.Helper()
+	ic, hasCtx := e.store.(sessionauth.IterableCtxStore)
+	it, hasPlain := e.store.(sessionauth.IterableStore)
+	var m map[string][]byte
+	var err error
+	if hasCtx {
+		m, err = ic.AllCtx(t.Context())
+	} else {
+		m, err = it.All()
+	}
+	require.NoError(t, err)
+	if hasCtx && hasPlain && e.plain {
+		mp, err := it.All()
+		require.NoError(t, err)
+		assert.Equal(t, m, mp, "All agrees with AllCtx")
+	}
+	return m
 }
