@@ -87,6 +87,14 @@ type Harness struct {
 	// Default: false, millisecond expiries are enough.
 	Nanoseconds bool
 
+	// DropsExpired reports that the store may drop an expired record by
+	// itself before any sweep (Redis expires keys by their TTL). The
+	// suite then accepts that Get no longer finds a record once it has
+	// expired, which the SessionStore contract allows. Default: false, the
+	// store holds an expired record until it is deleted or swept, and Get
+	// returns it with its past expiry.
+	DropsExpired bool
+
 	// Sweep, if set, deletes the records expired at the store's clock now
 	// and reports how many it deleted. The suite checks that it deletes
 	// exactly the expired records and never a live one, even while they
@@ -156,6 +164,7 @@ const (
 	needPeer                      // Harness.Peer
 	needNanos                     // Harness.Nanoseconds
 	needLoader                    // sessionauth.SessionLoader
+	needPlain                     // not a sessionauth.SessionStore
 )
 
 // testCase is one subtest of the suite.
@@ -172,9 +181,12 @@ func cases() []testCase {
 	var all []testCase
 	all = append(all, coreCases()...)
 	all = append(all, sessionStoreCases()...)
+	all = append(all, primitiveCases()...)
 	all = append(all, loaderCases()...)
 	all = append(all, scsCases()...)
 	all = append(all, managerCases()...)
+	all = append(all, expiryCases()...)
+	all = append(all, interleavingCases()...)
 	all = append(all, peerCases()...)
 	all = append(all, sweepCases()...)
 	return all
@@ -202,14 +214,14 @@ type env struct {
 	h        Harness
 	clock    *Clock
 	store    sessionauth.Store
-	ctxStore sessionauth.CtxStore      // nil unless the store is one
-	full     sessionauth.SessionStore  // nil unless the store is one
-	iterable bool                      // an IterableStore or IterableCtxStore
+	ctxStore sessionauth.CtxStore     // nil unless the store is one
+	full     sessionauth.SessionStore // nil unless the store is one
+	iterable bool                     // an IterableStore or IterableCtxStore
 	// plain reports whether the suite may call the plain scs methods of a
 	// CtxStore: only on a SessionStore, whose contract includes them. A
 	// third-party CtxStore may support only the Ctx forms (scs's
 	// goredisstore panics in the plain ones by design).
-	plain bool
+	plain    bool
 	loader   sessionauth.SessionLoader // nil unless the store is one
 	newStore func(t *testing.T, clock *Clock) Harness
 }
@@ -251,6 +263,8 @@ func (e *env) lacks(n need) string {
 		return "is not a sessionauth.SessionStore"
 	case n&needIterable != 0 && !e.iterable:
 		return "is neither a sessionauth.IterableStore nor an IterableCtxStore"
+	case n&needPlain != 0 && e.full != nil:
+		return "is a sessionauth.SessionStore (the test is for plain scs stores)"
 	case n&needLoader != 0 && e.loader == nil:
 		return "is not a sessionauth.SessionLoader"
 	case n&needClock != 0 && e.h.WallClock:
@@ -263,6 +277,26 @@ func (e *env) lacks(n need) string {
 		return "has no Harness.Peer"
 	}
 	return ""
+}
+
+// set moves the clock to t, backwards too, as a clock corrected by NTP
+// does; it has no effect on a wall clock.
+func (c *Clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// managerClock returns the clock of a Manager in a test that moves the
+// Manager's time to exact instants: the suite's Clock on a store that
+// honours it, or, on a wall-clock store, a Clock of its own that starts at
+// the real time and that only the Manager reads (the Manager judges expiry
+// by its own clock; the store then holds the records well past the test).
+func (e *env) managerClock() *Clock {
+	if !e.h.WallClock {
+		return e.clock
+	}
+	return &Clock{now: e.clock.Now()}
 }
 
 // now is the store's current time as the suite sees it.
