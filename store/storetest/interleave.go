@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -226,8 +228,10 @@ func testRevocationDuringRotate(t *testing.T, e *env) {
 }
 
 // testRacingWritesVsRevocations races each write against each revocation,
-// started together, many times, and counts the sessions that survived their
-// revocation under any token.
+// many times, and counts the sessions that survived their revocation under
+// any token. So that the race covers every point of both operations, one of
+// them starts at a random instant within the other's duration, measured
+// first on sessions of their own.
 func testRacingWritesVsRevocations(t *testing.T, e *env) {
 	rounds := 200
 	if e.nonBlocking() {
@@ -244,19 +248,41 @@ func testRacingWritesVsRevocations(t *testing.T, e *env) {
 		for _, rv := range revocations {
 			t.Run(wr.name+"/"+rv.name, func(t *testing.T) {
 				ctx := t.Context()
-				resurrected := 0
-				for range perPair {
+				session := func() (string, *sessionauth.Session) {
 					tok, s, err := a.Create(ctx, "alice", sessionauth.Metadata{})
 					require.NoError(t, err)
 					if wr.due {
 						clock.set(clock.Now().Add(2 * time.Millisecond))
 					}
+					return tok, s
+				}
+				var spanA, spanB time.Duration
+				for range 3 {
+					tok, s := session()
+					start := time.Now()
+					_, err := wr.run(ctx, a, tok, s)
+					require.NoError(t, err)
+					spanA = max(spanA, time.Since(start))
+					start = time.Now()
+					require.NoError(t, rv.run(ctx, b, s))
+					spanB = max(spanB, time.Since(start))
+				}
+
+				resurrected := 0
+				for i := range perPair {
+					tok, s := session()
+					var delayA, delayB time.Duration
+					if i%2 == 0 {
+						delayB = rand.N(spanA + 1)
+					} else {
+						delayA = rand.N(spanB + 1)
+					}
 					start := make(chan struct{})
 					var newTok string
 					var aErr, bErr error
 					var wg sync.WaitGroup
-					wg.Go(func() { <-start; newTok, aErr = wr.run(ctx, a, tok, s) })
-					wg.Go(func() { <-start; bErr = rv.run(ctx, b, s) })
+					wg.Go(func() { <-start; spin(delayA); newTok, aErr = wr.run(ctx, a, tok, s) })
+					wg.Go(func() { <-start; spin(delayB); bErr = rv.run(ctx, b, s) })
 					close(start)
 					wg.Wait()
 					require.NoError(t, bErr, "the revocation")
@@ -273,5 +299,13 @@ func testRacingWritesVsRevocations(t *testing.T, e *env) {
 				assert.Zero(t, resurrected, "revoked sessions that survived, of %d", perPair)
 			})
 		}
+	}
+}
+
+// spin busy-waits for d: a sleep would wait for the timer's granularity,
+// far longer than an operation on an in-memory store.
+func spin(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		runtime.Gosched()
 	}
 }

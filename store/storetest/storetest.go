@@ -17,18 +17,38 @@
 //
 //   - every store (a plain scs store is enough) runs the core: Find, Commit
 //     and Delete, Commit overwriting exactly, expiry, an scs application
-//     over HTTP, and the Manager's core operations on top (create,
-//     authenticate, revoke, rotate, set values);
-//   - a sessionauth.CtxStore also runs the core through its Ctx methods;
-//   - a sessionauth.IterableStore (scs.IterableStore) runs All, and the
-//     Manager's listing and per-user revocation through it;
-//   - a sessionauth.SessionStore runs everything: Get, Put that never
-//     shortens a session, Touch that only moves an expiry forward, the
-//     per-user index, and the concurrent cases (touch against update, touch
-//     against delete, revoke against authenticate);
+//     over HTTP, and the Manager on top: create, authenticate and revoke;
+//     expiry judged to the nanosecond at the idle and the absolute deadline;
+//     a session refused as expired deleted, so that a clock stepped back
+//     cannot revive it; and no store write within TouchInterval of Create;
+//   - a store that is not a sessionauth.SessionStore (a plain scs store)
+//     also checks that the Manager never rewrites what it read there:
+//     SetValues and Rotate fail with sessionauth.ErrNotSupported, and
+//     authentication never writes, so use does not extend a session;
+//   - a sessionauth.CtxStore runs the core through its Ctx methods. The
+//     suite calls the Ctx form of every method a store has one of, and the
+//     plain forms of a CtxStore only when it is also a SessionStore (some
+//     scs stores, such as goredisstore, panic in their plain forms);
+//   - a sessionauth.IterableStore or IterableCtxStore runs All (AllCtx
+//     when the store has it), and the Manager's listing and per-user
+//     revocation through it;
+//   - a sessionauth.SessionStore runs everything: Get (which hands back a
+//     record it still holds after its expiry, with that expiry), Put that
+//     never shortens a session, Touch, Update and Rename that never create
+//     and only move an expiry forward, the per-user index and DeleteUser
+//     atomic with Rename, SetValues and Rotate, the concurrent cases (touch
+//     against update, touch against delete, revoke against authenticate),
+//     no write within TouchInterval of another Manager's touch, and the
+//     revocation cases: every read-then-write of the Manager (SetValues,
+//     Rotate, a request's touch) paused between its read and its write
+//     while Revoke, RevokeID or RevokeUser runs on another Manager, a
+//     rotation paused after its rename, a revocation of a session rotated
+//     before it, and the same pairs raced freely for thousands of rounds
+//     on an in-memory store (a sessionauth.NonBlockingStore), hundreds on
+//     others, fewer with -short, where not one session may survive;
 //   - a SessionStore that is also a sessionauth.SessionLoader runs
-//     LoadSession against Get: the same session, expiry judged at the
-//     instant passed, every write seen at once by every caller, and no
+//     LoadSession against Get: the same session, a held expired session
+//     with its expiry, every write seen at once by every caller, and no
 //     session from a record that does not decode;
 //   - a Harness with Sweep runs the sweep tests, and every store runs the
 //     check that Close leaves no goroutine behind;
@@ -36,10 +56,17 @@
 //     on its own instance of the store and its own clock, behind real HTTP
 //     listeners, as two processes of one application would be.
 //
+// The interleavings are forced with Wrapper, which wraps any store, keeps
+// exactly its interfaces, counts its calls and runs hooks that pause, fail,
+// hang or corrupt them; a store's own tests use it for the same purposes.
+//
 // Stores whose clock cannot be injected (a Redis server expires keys by its
 // own clock, a database may use now()) set Harness.WallClock: the suite then
-// skips the tests that need to move time to an exact instant and checks
-// expiry with deadlines an hour in the past or the future instead.
+// skips the tests that need to move the store's time to an exact instant and
+// checks expiry with deadlines an hour in the past or the future instead;
+// the Manager-level expiry tests still run, on a clock of the Manager's own.
+// A store that drops expired records by itself (Redis, by TTL) sets
+// Harness.DropsExpired.
 //
 // A store that talks to a server also calls RunOutage with the store behind
 // something the test can cut (a TCP proxy), to check that an outage is
