@@ -80,7 +80,9 @@ func (m *Manager) authenticateRequest(r *http.Request) (*Session, error) {
 }
 
 // Error answers a rejected request through the Manager's ErrorHandler: it
-// sets the WWW-Authenticate challenge on a 401, logs store failures, and
+// sets X-Content-Type-Options: nosniff, the WWW-Authenticate challenge on
+// every 401 (without an error code for ErrNoToken and ErrInvalidCredentials,
+// where no token was refused), logs store failures, and
 // writes the response. Handlers use it to answer with the same bodies as the
 // middleware, e.g. m.Error(w, r, sessionauth.ErrForbidden).
 //
@@ -91,13 +93,13 @@ func (m *Manager) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if r != nil {
 		ctx = r.Context()
 	}
+	// A replaced ErrorHandler writes its own body, but the challenge and
+	// nosniff are set here, so that no 401 lacks one and no error body is
+	// sniffed into something a browser would run.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	switch StatusCode(err) {
 	case http.StatusUnauthorized:
-		if errors.Is(err, ErrNoToken) {
-			w.Header().Set("WWW-Authenticate", m.challenge)
-		} else {
-			w.Header().Set("WWW-Authenticate", m.challengeErr)
-		}
+		w.Header().Set("WWW-Authenticate", challengeFor(err, m.challenge, m.challengeErr))
 	case http.StatusServiceUnavailable:
 		s, _ := FromContext(ctx)
 		m.storeFailed(ctx, r, "", s, err)

@@ -6,9 +6,7 @@
 // A command-line tool or a service that calls a sessionauth API signs in with
 // stored credentials, and signs in again when its session ends:
 //
-//	src := bearer.NewSource("", func(ctx context.Context) (string, error) {
-//		return signIn(ctx, email, password) // POST /auth/sign-in
-//	})
+//	src := bearer.NewSource("", bearer.PasswordSignIn(nil, "https://api.example.com/auth/sign-in", email, password))
 //	api := &http.Client{Transport: &bearer.Transport{
 //		Origin: "https://api.example.com",
 //		Source: src,
