@@ -91,7 +91,9 @@ func (s *spyStore) calls(ops ...string) []spyOp {
 }
 
 // writes returns the calls that wrote a record: Put, Touch and Commit.
-func (s *spyStore) writes() []spyOp { return s.calls("Put", "Touch", "Commit") }
+func (s *spyStore) writes() []spyOp {
+	return s.calls("Put", "Update", "Touch", "Rename", "Commit")
+}
 
 func (s *spyStore) reset() {
 	s.mu.Lock()
@@ -138,6 +140,23 @@ func (s *spyStore) Touch(ctx context.Context, key string, expiry time.Time) erro
 		return err
 	}
 	return s.inner.Touch(ctx, key, expiry)
+}
+
+func (s *spyStore) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	s.record("Update", key, data, expiry)
+	if err := s.writeErr(); err != nil {
+		return false, err
+	}
+	return s.inner.Update(ctx, key, data, expiry)
+}
+
+func (s *spyStore) Rename(ctx context.Context, oldKey, newKey string) (bool, error) {
+	s.record("Rename", oldKey, nil, time.Time{})
+	s.record("RenameTo", newKey, nil, time.Time{})
+	if err := s.writeErr(); err != nil {
+		return false, err
+	}
+	return s.inner.Rename(ctx, oldKey, newKey)
 }
 
 func (s *spyStore) ListUser(ctx context.Context, userID string) ([]sessionauth.Record, error) {

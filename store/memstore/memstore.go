@@ -29,6 +29,7 @@ package memstore
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -36,6 +37,7 @@ import (
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
 // Config configures a Store. The zero value means the defaults.
@@ -91,10 +93,33 @@ type entry struct {
 var undecodable = new(sessionauth.Session)
 
 var (
-	_ sessionauth.SessionStore  = (*Store)(nil)
-	_ sessionauth.SessionLoader = (*Store)(nil)
-	_ sessionauth.IterableStore = (*Store)(nil)
+	_ sessionauth.SessionStore     = (*Store)(nil)
+	_ sessionauth.SessionLoader    = (*Store)(nil)
+	_ sessionauth.IterableStore    = (*Store)(nil)
+	_ sessionauth.IterableCtxStore = (*Store)(nil)
+	_ sessionauth.NonBlockingStore = (*Store)(nil)
+	_ sessionauth.CheckedStore     = (*Store)(nil)
 )
+
+// errNotBuilt is the error of every method of a Store that New did not build.
+var errNotBuilt = errors.New("memstore: Store not created by New or NewWithConfig")
+
+// built reports whether s was built by a constructor: the zero Store and a
+// nil *Store have no table.
+func (s *Store) built() bool { return s != nil && s.hashed.Load() != nil }
+
+// Check implements sessionauth.CheckedStore: it fails for a Store that no
+// constructor built.
+func (s *Store) Check() error {
+	if !s.built() {
+		return errNotBuilt
+	}
+	return nil
+}
+
+// NeverBlocks implements sessionauth.NonBlockingStore: every call is a
+// memory access under at most a short lock, so the Manager does not time it.
+func (s *Store) NeverBlocks() {}
 
 // New returns a Store with the default configuration.
 func New() *Store { return NewWithConfig(Config{}) }
@@ -128,6 +153,9 @@ func NewWithConfig(cfg Config) *Store {
 // Close stops the sweep goroutine and waits for it to exit. The store stays
 // usable. Close is idempotent.
 func (s *Store) Close() error {
+	if !s.built() {
+		return errNotBuilt
+	}
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.done
 	return nil
@@ -152,6 +180,9 @@ func (s *Store) sweepLoop(interval time.Duration) {
 // decodes again. It only frees memory: expired sessions are already
 // invisible. It holds up writes, not reads, while it runs.
 func (s *Store) Sweep() int {
+	if !s.built() {
+		return 0
+	}
 	now := s.now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -204,6 +235,9 @@ func (s *Store) Sweep() int {
 // Len returns the number of stored records, expired ones not yet swept
 // included.
 func (s *Store) Len() int {
+	if !s.built() {
+		return 0
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.count + len(s.other)
@@ -258,13 +292,17 @@ func (s *Store) lookupLocked(key string) *entry {
 func live(e *entry, now int64) bool { return e != nil && now < e.expiry }
 
 // LoadSession implements sessionauth.SessionLoader: the decoded session
-// stored under the hex of hash, or nil. It takes no lock and, but for the
-// first call after a write or a sweep, which decodes the record, does not
-// allocate. A record under that key that is not a session record is an error
-// wrapping sessionauth.ErrCorruptRecord.
-func (s *Store) LoadSession(_ context.Context, hash [32]byte, now time.Time) (*sessionauth.Session, error) {
-	e := s.hashed.Load().find(&hash)
-	if !live(e, now.UnixNano()) {
+// stored under the hex of hash, expired or not, or nil. It takes no lock and,
+// but for the first call after a write or a sweep, which decodes the record,
+// does not allocate. A record under that key that is not a session record is
+// an error wrapping sessionauth.ErrCorruptRecord.
+func (s *Store) LoadSession(_ context.Context, hash [32]byte, _ time.Time) (*sessionauth.Session, error) {
+	t := s.hashed.Load()
+	if t == nil {
+		return nil, errNotBuilt
+	}
+	e := t.find(&hash)
+	if e == nil {
 		return nil, nil
 	}
 	sess := e.sess.Load()
@@ -287,7 +325,7 @@ var errUndecodable = fmt.Errorf("memstore: record is not a session: %w", session
 // session, so every request sees the same *Session until the next write or
 // sweep. It never returns nil, even when a sweep drops the cache meanwhile.
 func (e *entry) decode() *sessionauth.Session {
-	sess, err := sessionauth.DecodeSession(hex.EncodeToString(e.hash[:]), []byte(e.data), time.Unix(0, e.expiry))
+	sess, err := sessionauth.DecodeSession(hex.EncodeToString(e.hash[:]), []byte(e.data), unixnano.Time(e.expiry))
 	if err != nil {
 		sess = undecodable
 	}
@@ -301,19 +339,26 @@ func (e *entry) decode() *sessionauth.Session {
 	return sess
 }
 
-// Get implements sessionauth.SessionStore. The data is a copy.
+// Get implements sessionauth.SessionStore: the record under key until a
+// sweep drops it, expired or not. The data is a copy.
 func (s *Store) Get(_ context.Context, key string) ([]byte, time.Time, bool, error) {
+	if !s.built() {
+		return nil, time.Time{}, false, errNotBuilt
+	}
 	e := s.lookup(key)
-	if !live(e, s.now().UnixNano()) {
+	if e == nil {
 		return nil, time.Time{}, false, nil
 	}
-	return []byte(e.data), time.Unix(0, e.expiry), true, nil
+	return []byte(e.data), unixnano.Time(e.expiry), true, nil
 }
 
 // Put implements sessionauth.SessionStore: it never shortens the expiry of a
 // live record.
 func (s *Store) Put(_ context.Context, key, userID string, data []byte, expiry time.Time) error {
-	exp := expiry.UnixNano()
+	if !s.built() {
+		return errNotBuilt
+	}
+	exp := unixnano.From(expiry)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old := s.lookupLocked(key); live(old, s.now().UnixNano()) && old.expiry > exp {
@@ -323,9 +368,46 @@ func (s *Store) Put(_ context.Context, key, userID string, data []byte, expiry t
 	return nil
 }
 
+// Update implements sessionauth.SessionStore: under the write lock, it
+// replaces the data of a live record and keeps the later expiry.
+func (s *Store) Update(_ context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if !s.built() {
+		return false, errNotBuilt
+	}
+	exp := unixnano.From(expiry)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.lookupLocked(key)
+	if !live(old, s.now().UnixNano()) {
+		return false, nil
+	}
+	s.setLocked(key, &entry{data: string(data), expiry: max(exp, old.expiry), userID: old.userID})
+	return true, nil
+}
+
+// Rename implements sessionauth.SessionStore: under the write lock, it moves
+// a live record and its place in its user's index to newKey.
+func (s *Store) Rename(_ context.Context, oldKey, newKey string) (bool, error) {
+	if !s.built() {
+		return false, errNotBuilt
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.lookupLocked(oldKey)
+	if !live(old, s.now().UnixNano()) {
+		return false, nil
+	}
+	s.deleteLocked(oldKey)
+	s.setLocked(newKey, &entry{data: old.data, expiry: old.expiry, userID: old.userID})
+	return true, nil
+}
+
 // Touch implements sessionauth.SessionStore.
 func (s *Store) Touch(_ context.Context, key string, expiry time.Time) error {
-	exp := expiry.UnixNano()
+	if !s.built() {
+		return errNotBuilt
+	}
+	exp := unixnano.From(expiry)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.lookupLocked(key)
@@ -338,6 +420,9 @@ func (s *Store) Touch(_ context.Context, key string, expiry time.Time) error {
 
 // ListUser implements sessionauth.SessionStore.
 func (s *Store) ListUser(_ context.Context, userID string) ([]sessionauth.Record, error) {
+	if !s.built() {
+		return nil, errNotBuilt
+	}
 	now := s.now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -357,11 +442,14 @@ func (s *Store) ListUser(_ context.Context, userID string) ([]sessionauth.Record
 }
 
 func record(key string, e *entry) sessionauth.Record {
-	return sessionauth.Record{Key: key, Data: []byte(e.data), Expiry: time.Unix(0, e.expiry)}
+	return sessionauth.Record{Key: key, Data: []byte(e.data), Expiry: unixnano.Time(e.expiry)}
 }
 
 // DeleteUser implements sessionauth.SessionStore.
 func (s *Store) DeleteUser(_ context.Context, userID, except string) (int, error) {
+	if !s.built() {
+		return 0, errNotBuilt
+	}
 	now := s.now().UnixNano()
 	keep, keepHashed := parseKey(except)
 	s.mu.Lock()
@@ -393,24 +481,27 @@ func (s *Store) DeleteUser(_ context.Context, userID, except string) (int, error
 	return n, nil
 }
 
-// Find implements scs.Store.
+// Find implements scs.Store: the data of a live record.
 func (s *Store) Find(key string) ([]byte, bool, error) {
-	data, _, found, err := s.Get(context.Background(), key)
-	return data, found, err
+	data, exp, found, err := s.Get(context.Background(), key)
+	if !found || !s.now().Before(exp) {
+		return nil, false, err
+	}
+	return data, true, nil
 }
 
 // FindCtx implements scs.CtxStore.
-func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
-	data, _, found, err := s.Get(ctx, key)
-	return data, found, err
-}
+func (s *Store) FindCtx(_ context.Context, key string) ([]byte, bool, error) { return s.Find(key) }
 
 // Commit implements scs.Store: it sets the data and expiry of key exactly,
 // as scs expects, and the record belongs to no user.
 func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
+	if !s.built() {
+		return errNotBuilt
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.setLocked(key, &entry{data: string(data), expiry: expiry.UnixNano()})
+	s.setLocked(key, &entry{data: string(data), expiry: unixnano.From(expiry)})
 	return nil
 }
 
@@ -421,8 +512,17 @@ func (s *Store) CommitCtx(_ context.Context, key string, data []byte, expiry tim
 
 // Delete implements scs.Store. Deleting a missing key is not an error.
 func (s *Store) Delete(key string) error {
+	if !s.built() {
+		return errNotBuilt
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.deleteLocked(key)
+	return nil
+}
+
+// deleteLocked removes key and its place in its user's index.
+func (s *Store) deleteLocked(key string) {
 	if h, ok := parseKey(key); ok {
 		if e := s.deleteHashedLocked(&h); e != nil {
 			s.unindexLocked(e.userID, &h)
@@ -430,7 +530,6 @@ func (s *Store) Delete(key string) error {
 	} else if e, ok := s.other[key]; ok {
 		s.deleteOtherLocked(key, e)
 	}
-	return nil
 }
 
 // DeleteCtx implements scs.CtxStore.
@@ -438,6 +537,9 @@ func (s *Store) DeleteCtx(_ context.Context, key string) error { return s.Delete
 
 // All implements scs.IterableStore: every live record by key.
 func (s *Store) All() (map[string][]byte, error) {
+	if !s.built() {
+		return nil, errNotBuilt
+	}
 	now := s.now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
