@@ -44,7 +44,7 @@ func TestConformanceCluster(t *testing.T) {
 	if addrs == "" {
 		t.Skip("set SESSIONAUTH_REDIS_CLUSTER_ADDRS=host:port,... to run the suite on a Redis Cluster")
 	}
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
 		s, err := redisstore.New(client, redisstore.Config{Prefix: uniquePrefix(t, client), Now: clock.Now})
