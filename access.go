@@ -41,7 +41,8 @@ type ProjectRole struct {
 //
 // It is safe for concurrent use, and changes take effect on the next Role
 // call: granting, changing and withdrawing roles while serving requests is
-// what it is for. Nothing is persisted.
+// what it is for. Nothing is persisted. The zero value is an empty
+// MemoryAccess, ready to use.
 type MemoryAccess struct {
 	mu       sync.RWMutex
 	orgs     map[string]*memOrg
@@ -90,6 +91,10 @@ func (a *MemoryAccess) AddOrganization(id, name string) error {
 	if o, ok := a.orgs[id]; ok {
 		o.name = name
 		return nil
+	}
+	if a.orgs == nil {
+		a.orgs = make(map[string]*memOrg)
+		a.projects = make(map[string]*memProject)
 	}
 	a.orgs[id] = &memOrg{name: name, projects: make(map[string]struct{})}
 	return nil
@@ -164,6 +169,9 @@ func (a *MemoryAccess) setRole(userID string, s scope, r Role) error {
 	}
 	if u == nil {
 		u = make(map[scope]Role)
+		if a.users == nil {
+			a.users = make(map[string]map[scope]Role)
+		}
 		a.users[userID] = u
 	}
 	u[s] = r

@@ -49,6 +49,13 @@ const (
 	// request; Info when the request's own context was cancelled, which is a
 	// client that went away rather than a store in trouble.
 	EventStoreFailure EventKind = "store_failure"
+	// EventSignInFailed: a sign-in (package authapi) was refused for a
+	// wrong name or password; UserID is set when the name was an
+	// account's. Info.
+	EventSignInFailed EventKind = "sign_in_failed"
+	// EventSignInThrottled: a sign-in was refused with 429 because its
+	// account or client address had used up its attempts. Warn.
+	EventSignInThrottled EventKind = "sign_in_throttled"
 )
 
 // Reason says why an authentication failed.
@@ -112,6 +119,8 @@ func (e Event) Level() slog.Level {
 	switch e.Kind {
 	case EventAuthFailed:
 		return slog.LevelDebug
+	case EventSignInThrottled:
+		return slog.LevelWarn
 	case EventStoreFailure:
 		switch {
 		case errors.Is(e.Err, context.Canceled):
@@ -144,6 +153,10 @@ func (e *Event) message() string {
 		return "sessionauth: expired session refused"
 	case EventAuthFailed:
 		return "sessionauth: authentication failed"
+	case EventSignInFailed:
+		return "sessionauth: sign-in refused"
+	case EventSignInThrottled:
+		return "sessionauth: sign-in throttled"
 	case EventAccessDenied:
 		return "sessionauth: access denied"
 	case EventStoreFailure:
@@ -202,6 +215,20 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 	if m.onEvent != nil {
 		m.onEvent(ctx, e)
 	}
+}
+
+// Report logs e and hands it to Config.OnEvent, as the Manager does with its
+// own events, filling in Time and the facts of r (which may be nil) but
+// keeping a RemoteAddr already set (a client address resolved through trusted
+// proxies). It lets packages built on the Manager, such as authapi, add to
+// the same audit trail; never put a token or password in e.
+func (m *Manager) Report(ctx context.Context, r *http.Request, e Event) {
+	addr := e.RemoteAddr
+	e.setRequest(r)
+	if addr != "" {
+		e.RemoteAddr = addr
+	}
+	m.emit(ctx, e)
 }
 
 // authFailed reports the refusal of a request (r, nil outside middleware)

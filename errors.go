@@ -21,6 +21,11 @@ var (
 	// ErrSessionExpired: the session exists but its idle or absolute
 	// deadline has passed.
 	ErrSessionExpired = errors.New("sessionauth: session expired")
+	// ErrInvalidCredentials: a sign-in presented a name and password that
+	// do not match an account. It is the same 401 as a bad token, with the
+	// challenge but without error="invalid_token" (no token was presented),
+	// so the answer does not tell which part was wrong.
+	ErrInvalidCredentials = errors.New("sessionauth: invalid credentials")
 	// ErrForbidden: the session is valid but may not act on the project, or
 	// its role there is too low.
 	ErrForbidden = errors.New("sessionauth: no access to this project")
@@ -44,12 +49,13 @@ const (
 )
 
 // StatusCode returns the HTTP status for an error of this package: 401 for a
-// missing, malformed, unknown or expired token, 403 for ErrForbidden, 503 for
+// missing, malformed, unknown or expired token or invalid credentials, 403 for ErrForbidden, 503 for
 // ErrUnavailable and 500 for anything else.
 func StatusCode(err error) int {
 	switch {
 	case errors.Is(err, ErrNoToken), errors.Is(err, ErrMalformedToken),
-		errors.Is(err, ErrUnknownSession), errors.Is(err, ErrSessionExpired):
+		errors.Is(err, ErrUnknownSession), errors.Is(err, ErrSessionExpired),
+		errors.Is(err, ErrInvalidCredentials):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden
@@ -63,12 +69,19 @@ func StatusCode(err error) int {
 // WriteError is the default Config.ErrorHandler: it writes the JSON response
 // for err with the status of StatusCode. The body never describes the cause:
 // 401 is {"message":"Unauthorized"}, 403 is {"message":"You don't have access
-// to this project"}, 503 and 500 are generic.
+// to this project"}, 503 and 500 are generic. A 401 always carries a
+// WWW-Authenticate challenge, as HTTP requires: the one already set (as
+// Manager.Error sets it, with the Manager's realm), or else "Bearer", with
+// error="invalid_token" when a token was presented and refused.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	code := StatusCode(err)
 	body := BodyInternal
 	switch code {
 	case http.StatusUnauthorized:
+		if w.Header().Get("WWW-Authenticate") == "" {
+			plain, invalid := challenges("")
+			w.Header().Set("WWW-Authenticate", challengeFor(err, plain, invalid))
+		}
 		body = BodyUnauthorized
 	case http.StatusForbidden:
 		body = BodyForbidden
@@ -83,6 +96,7 @@ func writeJSON(w http.ResponseWriter, code int, body string) {
 	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(body))
 }
@@ -99,6 +113,16 @@ func challenges(realm string) (plain, invalid string) {
 		invalid = `Bearer error="invalid_token"`
 	}
 	return plain, invalid
+}
+
+// challengeFor picks the challenge of a 401 for err: invalid when a token
+// was presented and refused, plain when none was (a missing token, or a
+// sign-in whose credentials did not match).
+func challengeFor(err error, plain, invalid string) string {
+	if errors.Is(err, ErrNoToken) || errors.Is(err, ErrInvalidCredentials) {
+		return plain
+	}
+	return invalid
 }
 
 func quoteEscape(s string) string {

@@ -29,6 +29,7 @@ func TestStatusCodeMapsSentinelsEvenWhenWrapped(t *testing.T) {
 		{sessionauth.ErrMalformedToken, http.StatusUnauthorized},
 		{sessionauth.ErrUnknownSession, http.StatusUnauthorized},
 		{sessionauth.ErrSessionExpired, http.StatusUnauthorized},
+		{sessionauth.ErrInvalidCredentials, http.StatusUnauthorized},
 		{sessionauth.ErrForbidden, http.StatusForbidden},
 		{sessionauth.ErrUnavailable, http.StatusServiceUnavailable},
 		{sessionauth.ErrNotSupported, http.StatusInternalServerError},
@@ -48,17 +49,20 @@ func TestStatusCodeMapsSentinelsEvenWhenWrapped(t *testing.T) {
 }
 
 func TestWriteErrorWritesExactJSONResponses(t *testing.T) {
+	const plain, invalid = "Bearer", `Bearer error="invalid_token"`
 	tests := []struct {
-		err  error
-		code int
-		body string
+		err       error
+		code      int
+		body      string
+		challenge string
 	}{
-		{sessionauth.ErrUnknownSession, 401, `{"message":"Unauthorized"}`},
-		{sessionauth.ErrNoToken, 401, `{"message":"Unauthorized"}`},
-		{sessionauth.ErrSessionExpired, 401, `{"message":"Unauthorized"}`},
-		{sessionauth.ErrForbidden, 403, `{"message":"You don't have access to this project"}`},
-		{fmt.Errorf("%w: redis: connection refused", sessionauth.ErrUnavailable), 503, `{"message":"Service Unavailable"}`},
-		{errors.New("boom: panic at line 42"), 500, `{"message":"Internal Server Error"}`},
+		{sessionauth.ErrUnknownSession, 401, `{"message":"Unauthorized"}`, invalid},
+		{sessionauth.ErrNoToken, 401, `{"message":"Unauthorized"}`, plain},
+		{sessionauth.ErrSessionExpired, 401, `{"message":"Unauthorized"}`, invalid},
+		{sessionauth.ErrInvalidCredentials, 401, `{"message":"Unauthorized"}`, plain},
+		{sessionauth.ErrForbidden, 403, `{"message":"You don't have access to this project"}`, ""},
+		{fmt.Errorf("%w: redis: connection refused", sessionauth.ErrUnavailable), 503, `{"message":"Service Unavailable"}`, ""},
+		{errors.New("boom: panic at line 42"), 500, `{"message":"Internal Server Error"}`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.code)+" "+tt.err.Error(), func(t *testing.T) {
@@ -69,6 +73,8 @@ func TestWriteErrorWritesExactJSONResponses(t *testing.T) {
 			assert.Equal(t, []string{"application/json"}, w.Header().Values("Content-Type"))
 			assert.Equal(t, strconv.Itoa(len(tt.body)), w.Header().Get("Content-Length"))
 			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+			assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
+			assert.Equal(t, tt.challenge, w.Header().Get("WWW-Authenticate"), "every 401, and only a 401, carries a challenge")
 		})
 	}
 	assert.Equal(t, `{"message":"Unauthorized"}`, sessionauth.BodyUnauthorized)
@@ -77,7 +83,7 @@ func TestWriteErrorWritesExactJSONResponses(t *testing.T) {
 
 func TestSentinelErrorsArePrefixedWithPackageName(t *testing.T) {
 	for _, err := range []error{
-		sessionauth.ErrNoToken, sessionauth.ErrMalformedToken, sessionauth.ErrUnknownSession,
+		sessionauth.ErrNoToken, sessionauth.ErrMalformedToken, sessionauth.ErrUnknownSession, sessionauth.ErrInvalidCredentials,
 		sessionauth.ErrSessionExpired, sessionauth.ErrForbidden, sessionauth.ErrUnavailable,
 		sessionauth.ErrNotSupported, sessionauth.ErrInvalidMetadata, sessionauth.ErrCorruptRecord,
 	} {

@@ -368,9 +368,19 @@ func TestErrorHandlerReplacementIsUsedWithChallengeAlreadySet(t *testing.T) {
 	assert.Equal(t, "custom", w.Body.String())
 	assert.Equal(t, `Bearer realm="api", error="invalid_token"`, w.Header().Get("WWW-Authenticate"))
 
-	require.Len(t, seen, 2)
+	assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"), "set before the handler runs")
+
+	// A sign-in refusal presented no token: the challenge has no error code.
+	w = do(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.m.Error(w, r, sessionauth.ErrInvalidCredentials)
+	}))
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Equal(t, `Bearer realm="api"`, w.Header().Get("WWW-Authenticate"))
+
+	require.Len(t, seen, 3)
 	assert.ErrorIs(t, seen[0], sessionauth.ErrNoToken)
 	assert.ErrorIs(t, seen[1], sessionauth.ErrUnknownSession)
+	assert.ErrorIs(t, seen[2], sessionauth.ErrInvalidCredentials)
 }
 
 func TestFailingStoreAnswers503NeverPassOrLogout(t *testing.T) {

@@ -104,9 +104,10 @@ type SessionStore interface {
 	Touch(ctx context.Context, key string, expiry time.Time) error
 
 	// Rename moves the live record of oldKey (data, expiry and user) to
-	// newKey, which must not exist, in one atomic step: afterwards oldKey
-	// is absent and newKey holds the record. For a missing or expired
-	// oldKey it changes nothing and reports renamed == false.
+	// newKey, which must not exist (a store may fail the call if it does),
+	// in one atomic step: afterwards oldKey is absent and newKey holds the
+	// record. For a missing or expired oldKey it changes nothing and
+	// reports renamed == false.
 	Rename(ctx context.Context, oldKey, newKey string) (renamed bool, err error)
 
 	// ListUser returns the live records indexed under userID, in no

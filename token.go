@@ -39,48 +39,37 @@ func newSessionID(r io.Reader) ([]byte, error) {
 }
 
 // wellFormedToken reports whether tok has the exact shape of a token this
-// package issues: 43 characters of the base64url alphabet. Anything else is
-// rejected before hashing or touching the store.
+// package issues: 43 characters of the base64url alphabet, the last one with
+// its two unused bits zero. Anything else is rejected before hashing or
+// touching the store.
 func wellFormedToken(tok string) bool {
 	if len(tok) != TokenLength {
 		return false
 	}
-	// Every request scans its token here, and nearly every token is well
-	// formed: one test at the end instead of a branch per byte, and four
-	// accumulators so that the loads need not wait for one another.
-	a, b, c, d := uint8(classBase64URL), uint8(classBase64URL), uint8(classBase64URL), uint8(classBase64URL)
-	i := 0
-	for ; i+4 <= len(tok); i += 4 {
-		a &= charClass[tok[i]]
-		b &= charClass[tok[i+1]]
-		c &= charClass[tok[i+2]]
-		d &= charClass[tok[i+3]]
-	}
-	for ; i < len(tok); i++ {
-		a &= charClass[tok[i]]
-	}
-	if a&b&c&d == 0 {
-		return false
+	for i := 0; i < len(tok); i++ {
+		if base64URL[tok[i]] == notBase64URL {
+			return false
+		}
 	}
 	// 43 characters carry 258 bits; the last character's low 2 bits must
 	// be zero, as in every token newToken encodes.
-	return base64URLValue(tok[TokenLength-1])&3 == 0
+	return base64URL[tok[TokenLength-1]]&3 == 0
 }
 
-func base64URLValue(c byte) byte {
-	switch {
-	case 'A' <= c && c <= 'Z':
-		return c - 'A'
-	case 'a' <= c && c <= 'z':
-		return c - 'a' + 26
-	case '0' <= c && c <= '9':
-		return c - '0' + 52
-	case c == '-':
-		return 62
-	default:
-		return 63
+const notBase64URL = 0xff
+
+// base64URL maps a byte to its value in the base64url alphabet, or
+// notBase64URL.
+var base64URL = func() (t [256]byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range t {
+		t[i] = notBase64URL
 	}
-}
+	for i := range len(alphabet) {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()
 
 // hashToken returns SHA-256 of the token's characters. It does not allocate:
 // the token is copied to a stack buffer, since converting a string longer

@@ -6,9 +6,7 @@
 // A command-line tool or a service that calls a sessionauth API signs in with
 // stored credentials, and signs in again when its session ends:
 //
-//	src := bearer.NewSource("", func(ctx context.Context) (string, error) {
-//		return signIn(ctx, email, password) // POST /auth/sign-in
-//	})
+//	src := bearer.NewSource("", bearer.PasswordSignIn(nil, "https://api.example.com/auth/sign-in", email, password))
 //	api := &http.Client{Transport: &bearer.Transport{
 //		Origin: "https://api.example.com",
 //		Source: src,
@@ -29,6 +27,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/sessionauth/sessionauth/internal/rfc6750"
 )
 
 // ErrNoRefresh is what TokenSource.Refresh returns when it cannot get a token
@@ -208,30 +208,11 @@ func closeBody(req *http.Request) {
 // rejected there anyway, so it is not sent.
 const maxTokenLen = 1024 - len("Bearer ")
 
-// validToken reports whether tok is an RFC 6750 b64token:
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". Checking it
-// keeps a broken source from injecting header syntax.
+// validToken reports whether tok is an RFC 6750 b64token that a sessionauth
+// server would read. Checking it keeps a broken source from injecting header
+// syntax.
 func validToken(tok string) bool {
-	if tok == "" || len(tok) > maxTokenLen {
-		return false
-	}
-	i := 0
-	for ; i < len(tok); i++ {
-		c := tok[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
-	}
-	if i == 0 {
-		return false
-	}
-	for ; i < len(tok); i++ {
-		if tok[i] != '=' {
-			return false
-		}
-	}
-	return true
+	return len(tok) <= maxTokenLen && rfc6750.IsB64Token(tok)
 }
 
 // origin is a normalized scheme, host and port. Two URLs are the same origin

@@ -57,7 +57,7 @@ type options struct {
 
 // WithConfig lets configure change the sessionauth.Config before New builds
 // the Manager. The Config it receives already has Store, Access and Now set
-// to the environment's memory store, Access and Clock; configure typically
+// to the environment's memory store, Access, Clock and test logger; configure typically
 // sets IdleTimeout, Lifetime, TouchInterval, Logger, ErrorHandler or Realm.
 // It may replace Store or Access too, but then env.Clock no longer governs
 // the store's expiry, or User can no longer grant roles (it fails the test
@@ -75,8 +75,10 @@ func WithConfig(configure func(*sessionauth.Config)) Option {
 }
 
 // New returns an Env: a Manager with default settings on a fresh in-memory
-// store, an empty MemoryAccess as its Config.Access, and a Clock that starts
-// at 2025-01-01 00:00:00 UTC as its Config.Now and the store's clock. The
+// store, an empty MemoryAccess as its Config.Access, a Clock that starts
+// at 2025-01-01 00:00:00 UTC as its Config.Now and the store's clock, and as
+// its Config.Logger the test's own log (t.Logf, at Debug) when t has a
+// Logf method, as *testing.T does, or a logger that discards. The
 // store runs no background goroutine and is closed by t.Cleanup. New ends
 // the test with t.Fatalf if the configuration is invalid.
 //
@@ -95,7 +97,7 @@ func New(t TB, opts ...Option) *Env {
 	store := memstore.NewWithConfig(memstore.Config{SweepInterval: -1, Now: clock.Now})
 	t.Cleanup(func() { _ = store.Close() })
 	access := sessionauth.NewMemoryAccess()
-	cfg := sessionauth.Config{Store: store, Access: access, Now: clock.Now}
+	cfg := sessionauth.Config{Store: store, Access: access, Now: clock.Now, Logger: logger(t)}
 	for _, configure := range o.configure {
 		configure(&cfg)
 	}

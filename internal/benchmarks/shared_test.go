@@ -29,6 +29,7 @@ func benchName(prefix string) string {
 func newRedisManager(b *testing.B) (*sessionauth.Manager, string) {
 	opts, err := redis.ParseURL(testenv.RedisURL(b))
 	must(b, err)
+	opts.ContextTimeoutEnabled = true // redisstore.New refuses a client that ignores deadlines
 	client := redis.NewClient(opts)
 	prefix := benchName("sessionauth-bench-")
 	b.Cleanup(func() {

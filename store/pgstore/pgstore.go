@@ -20,7 +20,24 @@
 // own migrations take the SQL from Schema and set Config.ManualSchema.
 // Expiries are Unix nanoseconds in a bigint, compared against the store's
 // clock (Config.Now) in every query: a session is live strictly before its
-// expiry, whenever the sweep deletes it.
+// expiry, whenever the sweep deletes it. Get alone returns a row that has
+// expired but is still in the table, with its expiry, so that the Manager
+// judges it by its own clock (see sessionauth.SessionStore).
+//
+// # Writes after reads
+//
+// Update, Touch and Rename are each one UPDATE that changes a row only if it
+// is still there and live, so a revocation (a DELETE) that commits between
+// the Manager's read and its write holds: the UPDATE finds no row. Rename
+// rewrites the row's primary key in place, so the user it belongs to moves
+// with it, and a DeleteUser running at the same time either sees the renamed
+// row (PostgreSQL re-checks a row updated under it) or makes the Rename find
+// nothing.
+//
+// # Deadlines
+//
+// Every call passes its context to pgx, which gives up at the context's
+// deadline even on a server that accepted the connection and never answers.
 //
 // # Statements
 //
@@ -47,9 +64,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
 // Config configures a Store. The zero value means the defaults.
@@ -98,13 +117,14 @@ type Store struct {
 
 // queries are the store's SQL texts for its table.
 type queries struct {
-	get, put, commit, touch, del, listUser, deleteUser, all, sweep string
+	get, find, put, commit, update, touch, rename, del, listUser, deleteUser, all, sweep string
 }
 
 func newQueries(t string) queries {
 	r := strings.NewReplacer("$t", t)
 	return queries{
-		get: r.Replace(`SELECT data, expiry FROM $t WHERE key = $1 AND expiry > $2`),
+		get:  r.Replace(`SELECT data, expiry FROM $t WHERE key = $1`),
+		find: r.Replace(`SELECT data FROM $t WHERE key = $1 AND expiry > $2`),
 		// A live row keeps the later of its expiry and the new one; a dead
 		// row takes the new one.
 		put: r.Replace(`INSERT INTO $t AS s (key, user_id, data, expiry) VALUES ($1, $2, $3, $4)
@@ -112,7 +132,9 @@ ON CONFLICT (key) DO UPDATE SET user_id = excluded.user_id, data = excluded.data
 	expiry = CASE WHEN s.expiry > $5 THEN greatest(s.expiry, excluded.expiry) ELSE excluded.expiry END`),
 		commit: r.Replace(`INSERT INTO $t (key, user_id, data, expiry) VALUES ($1, NULL, $2, $3)
 ON CONFLICT (key) DO UPDATE SET user_id = NULL, data = excluded.data, expiry = excluded.expiry`),
+		update:   r.Replace(`UPDATE $t SET data = $2, expiry = greatest(expiry, $3) WHERE key = $1 AND expiry > $4`),
 		touch:    r.Replace(`UPDATE $t SET expiry = $2 WHERE key = $1 AND expiry > $3 AND expiry < $2`),
+		rename:   r.Replace(`UPDATE $t SET key = $2 WHERE key = $1 AND expiry > $3`),
 		del:      r.Replace(`DELETE FROM $t WHERE key = $1`),
 		listUser: r.Replace(`SELECT key, data, expiry FROM $t WHERE user_id = $1 AND expiry > $2`),
 		deleteUser: r.Replace(`WITH d AS (DELETE FROM $t WHERE user_id = $1 AND key <> $2 RETURNING expiry)
@@ -126,9 +148,31 @@ SELECT count(*) FROM d WHERE expiry > $3`),
 }
 
 var (
-	_ sessionauth.SessionStore  = (*Store)(nil)
-	_ sessionauth.IterableStore = (*Store)(nil)
+	_ sessionauth.SessionStore     = (*Store)(nil)
+	_ sessionauth.IterableStore    = (*Store)(nil)
+	_ sessionauth.IterableCtxStore = (*Store)(nil)
+	_ sessionauth.CheckedStore     = (*Store)(nil)
 )
+
+// errNotBuilt is what every method of a Store that New or Open did not build
+// (a zero value or a nil pointer) returns instead of panicking.
+var errNotBuilt = errors.New("pgstore: Store not built by New or Open")
+
+// uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
+const uniqueViolation = "23505"
+
+// errRenameTarget is returned by Rename onto a key that exists. It replaces
+// PostgreSQL's unique violation, whose detail quotes the key.
+var errRenameTarget = errors.New("pgstore: rename: the new key already exists")
+
+// Check implements sessionauth.CheckedStore: it fails for a Store that New
+// or Open did not build. It sends nothing to the database.
+func (s *Store) Check() error {
+	if s == nil || s.pool == nil {
+		return errNotBuilt
+	}
+	return nil
+}
 
 // New returns a Store that keeps its sessions in pool's database. Unless
 // cfg.ManualSchema is set, it creates or migrates the table first (see the
@@ -202,6 +246,9 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 // the Store was made by Open. Close is idempotent. A Store made by New stays
 // usable after Close, without its sweep.
 func (s *Store) Close() error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	s.closeOnce.Do(func() {
 		s.cancel()
 		<-s.done
@@ -231,6 +278,9 @@ func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
 // Sweep deletes every expired session now, in batches, and reports how many
 // it deleted. It only reclaims space: expired sessions are already invisible.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
+	if err := s.Check(); err != nil {
+		return 0, err
+	}
 	total := 0
 	for {
 		tag, err := s.pool.Exec(ctx, s.q.sweep, nanos(s.now()))
@@ -246,20 +296,20 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 
 // nanos is the store's representation of an instant: Unix nanoseconds,
 // clamped to what an int64 holds.
-func nanos(t time.Time) int64 {
-	switch {
-	case t.Before(time.Unix(0, minNanos)):
-		return minNanos
-	case t.After(time.Unix(0, maxNanos)):
-		return maxNanos
-	}
-	return t.UnixNano()
-}
+func nanos(t time.Time) int64 { return unixnano.From(t) }
 
-const (
-	minNanos = -1 << 63
-	maxNanos = 1<<63 - 1
-)
+// bytea returns data for the NOT NULL bytea column: pgx sends a nil slice as
+// NULL, and scs and the Manager may both write empty data as nil. Binding
+// nil as empty data is preferred to dropping NOT NULL: a new schema version
+// would make every instance still running the previous release refuse the
+// table (ErrSchemaTooNew) during a rolling upgrade, and no reader tells nil
+// from empty data.
+func bytea(data []byte) []byte {
+	if data == nil {
+		return []byte{}
+	}
+	return data
+}
 
 // wrap adds the operation to a database error. It never adds a key: keys
 // are secrets, and pgx does not put query arguments in its errors.
@@ -270,39 +320,80 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("pgstore: %s: %w", op, err)
 }
 
-// Get implements sessionauth.SessionStore with one prepared SELECT.
+// Get implements sessionauth.SessionStore with one prepared SELECT. It
+// returns a row that has expired but is still in the table, with its expiry.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, bool, error) {
+	if err := s.Check(); err != nil {
+		return nil, time.Time{}, false, err
+	}
 	var data []byte
 	var expiry int64
-	err := s.pool.QueryRow(ctx, s.q.get, key, nanos(s.now())).Scan(&data, &expiry)
+	err := s.pool.QueryRow(ctx, s.q.get, key).Scan(&data, &expiry)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, time.Time{}, false, nil
 	}
 	if err != nil {
 		return nil, time.Time{}, false, wrap("get", err)
 	}
-	return data, time.Unix(0, expiry), true, nil
+	return data, unixnano.Time(expiry), true, nil
 }
 
 // Put implements sessionauth.SessionStore: it never shortens the expiry of a
 // live session.
 func (s *Store) Put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	var user any // NULL for no user, as the scs interface writes
 	if userID != "" {
 		user = userID
 	}
-	_, err := s.pool.Exec(ctx, s.q.put, key, user, data, nanos(expiry), nanos(s.now()))
+	_, err := s.pool.Exec(ctx, s.q.put, key, user, bytea(data), nanos(expiry), nanos(s.now()))
 	return wrap("put", err)
+}
+
+// Update implements sessionauth.SessionStore with one UPDATE of a live row.
+func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if err := s.Check(); err != nil {
+		return false, err
+	}
+	tag, err := s.pool.Exec(ctx, s.q.update, key, bytea(data), nanos(expiry), nanos(s.now()))
+	if err != nil {
+		return false, wrap("update", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Rename implements sessionauth.SessionStore with one UPDATE of a live row's
+// key. A newKey that already holds a row, live or not, is an error.
+func (s *Store) Rename(ctx context.Context, oldKey, newKey string) (bool, error) {
+	if err := s.Check(); err != nil {
+		return false, err
+	}
+	tag, err := s.pool.Exec(ctx, s.q.rename, oldKey, newKey, nanos(s.now()))
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+		return false, errRenameTarget
+	}
+	if err != nil {
+		return false, wrap("rename", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // Touch implements sessionauth.SessionStore.
 func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	_, err := s.pool.Exec(ctx, s.q.touch, key, nanos(expiry), nanos(s.now()))
 	return wrap("touch", err)
 }
 
 // ListUser implements sessionauth.SessionStore.
 func (s *Store) ListUser(ctx context.Context, userID string) ([]sessionauth.Record, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, s.q.listUser, userID, nanos(s.now()))
 	if err != nil {
 		return nil, wrap("list user", err)
@@ -311,7 +402,7 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]sessionauth.Reco
 	var r sessionauth.Record
 	var expiry int64
 	_, err = pgx.ForEachRow(rows, []any{&r.Key, &r.Data, &expiry}, func() error {
-		out = append(out, sessionauth.Record{Key: r.Key, Data: r.Data, Expiry: time.Unix(0, expiry)})
+		out = append(out, sessionauth.Record{Key: r.Key, Data: r.Data, Expiry: unixnano.Time(expiry)})
 		r.Data = nil // scanning into a nil slice allocates a fresh one per row
 		return nil
 	})
@@ -323,6 +414,9 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]sessionauth.Reco
 
 // DeleteUser implements sessionauth.SessionStore.
 func (s *Store) DeleteUser(ctx context.Context, userID, except string) (int, error) {
+	if err := s.Check(); err != nil {
+		return 0, err
+	}
 	var n int
 	err := s.pool.QueryRow(ctx, s.q.deleteUser, userID, except, nanos(s.now())).Scan(&n)
 	if err != nil {
@@ -336,10 +430,21 @@ func (s *Store) Find(key string) ([]byte, bool, error) {
 	return s.FindCtx(context.Background(), key)
 }
 
-// FindCtx implements scs.CtxStore.
+// FindCtx implements scs.CtxStore: unlike Get, it reports an expired row as
+// not found.
 func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
-	data, _, found, err := s.Get(ctx, key)
-	return data, found, err
+	if err := s.Check(); err != nil {
+		return nil, false, err
+	}
+	var data []byte
+	err := s.pool.QueryRow(ctx, s.q.find, key, nanos(s.now())).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, wrap("find", err)
+	}
+	return data, true, nil
 }
 
 // Commit implements scs.Store: it sets the data and expiry of key exactly, as
@@ -350,7 +455,10 @@ func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
 
 // CommitCtx implements scs.CtxStore.
 func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
-	_, err := s.pool.Exec(ctx, s.q.commit, key, data, nanos(expiry))
+	if err := s.Check(); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, s.q.commit, key, bytea(data), nanos(expiry))
 	return wrap("commit", err)
 }
 
@@ -361,6 +469,9 @@ func (s *Store) Delete(key string) error {
 
 // DeleteCtx implements scs.CtxStore.
 func (s *Store) DeleteCtx(ctx context.Context, key string) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	_, err := s.pool.Exec(ctx, s.q.del, key)
 	return wrap("delete", err)
 }
@@ -372,6 +483,9 @@ func (s *Store) All() (map[string][]byte, error) {
 
 // AllCtx implements scs.IterableCtxStore.
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, s.q.all, nanos(s.now()))
 	if err != nil {
 		return nil, wrap("all", err)

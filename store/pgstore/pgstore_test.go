@@ -161,7 +161,7 @@ func TestNewRefusesANewerSchema(t *testing.T) {
 	_, err := f.pool.Exec(ctx, "UPDATE sessionauth_schema SET version = $1 WHERE table_name = $2", pgstore.SchemaVersion+1, f.table)
 	require.NoError(t, err)
 	_, err = pgstore.New(ctx, f.pool, pgstore.Config{Table: f.table, SweepInterval: -1})
-	assert.ErrorContains(t, err, "newer")
+	assert.ErrorIs(t, err, pgstore.ErrSchemaTooNew)
 }
 
 func TestManualSchema(t *testing.T) {

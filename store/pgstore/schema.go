@@ -18,6 +18,12 @@ const DefaultTable = "sessionauth_sessions"
 // table at a newer one (written by a later release of this package).
 const SchemaVersion = 1
 
+// ErrSchemaTooNew is returned by New and Open for a sessions table whose
+// schema version is newer than SchemaVersion: a later release of this
+// package wrote it, this one cannot know how to read it, and upgrading the
+// application is the fix.
+var ErrSchemaTooNew = errors.New("pgstore: the table's schema is newer than this version of pgstore")
+
 // versionTable records the schema version of every sessions table in the
 // database, one row per table.
 const versionTable = "sessionauth_schema"
@@ -93,7 +99,8 @@ func migrate(ctx context.Context, db beginner, table string) error {
 		return err
 	}
 	if version > SchemaVersion {
-		return fmt.Errorf("pgstore: table %s is at schema version %d, newer than this package's %d", table, version, SchemaVersion)
+		return fmt.Errorf("%w: table %s is at version %d, this package reads version %d",
+			ErrSchemaTooNew, table, version, SchemaVersion)
 	}
 	for v := version; v < SchemaVersion; v++ {
 		if _, err := tx.Exec(ctx, migrations[v](table)); err != nil {

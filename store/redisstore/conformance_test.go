@@ -24,7 +24,7 @@ func TestConformance(t *testing.T) {
 		prefix := uniquePrefix(t, client)
 		s, err := redisstore.New(client, redisstore.Config{Prefix: prefix, Now: clock.Now})
 		require.NoError(t, err)
-		return storetest.Harness{Store: s, Nanoseconds: true,
+		return storetest.Harness{Store: s, Nanoseconds: true, DropsExpired: true,
 			Peer: func(t *testing.T, clock *storetest.Clock) storetest.Harness {
 				peer, err := redisstore.New(newClient(t, ""), redisstore.Config{Prefix: prefix, Now: clock.Now})
 				require.NoError(t, err)
@@ -44,11 +44,11 @@ func TestConformanceCluster(t *testing.T) {
 	if addrs == "" {
 		t.Skip("set SESSIONAUTH_REDIS_CLUSTER_ADDRS=host:port,... to run the suite on a Redis Cluster")
 	}
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
 		s, err := redisstore.New(client, redisstore.Config{Prefix: uniquePrefix(t, client), Now: clock.Now})
 		require.NoError(t, err)
-		return storetest.Harness{Store: s}
+		return storetest.Harness{Store: s, DropsExpired: true}
 	})
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // Every instance of the application runs this; they share the sessions.
+// ContextTimeoutEnabled lets the Manager's StoreTimeout bound every call.
 func ExampleNew() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	defer client.Close()
 	store, err := redisstore.New(client, redisstore.Config{Prefix: "myapp-sessions"})
 	if err != nil {
@@ -34,7 +35,8 @@ func ExampleNew() {
 // works unchanged on a cluster client.
 func ExampleNew_cluster() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{
-		Addrs: []string{"10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"},
+		Addrs:                 []string{"10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"},
+		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
 	store, err := redisstore.New(client, redisstore.Config{})

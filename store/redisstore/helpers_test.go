@@ -24,6 +24,7 @@ func newClient(tb testing.TB, addr string) *redis.Client {
 	if addr != "" {
 		opts.Addr = addr
 	}
+	opts.ContextTimeoutEnabled = true // New requires it
 	c := redis.NewClient(opts)
 	tb.Cleanup(func() { _ = c.Close() })
 	return c

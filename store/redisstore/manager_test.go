@@ -22,7 +22,7 @@ func TestRedisOutageIs503AndRecoversWithoutRestart(t *testing.T) {
 	p := tcpproxy.New(t, opts.Addr)
 	// No retries: each failing call of the outage fails at once instead of
 	// backing off three times.
-	opts.Addr, opts.MaxRetries = p.Addr(), -1
+	opts.Addr, opts.MaxRetries, opts.ContextTimeoutEnabled = p.Addr(), -1, true
 	client := redis.NewClient(opts)
 	t.Cleanup(func() { _ = client.Close() })
 	store, err := redisstore.New(client, redisstore.Config{Prefix: uniquePrefix(t, newClient(t, ""))})

@@ -22,9 +22,11 @@
 //
 // # Cost
 //
-// Authenticating a request is one GET. Writes (create, touch, revoke) are one
-// Lua script each, which updates a session and its user's index atomically;
-// a Manager touches a session at most once per TouchInterval.
+// Authenticating a request is one GET. Writes (create, touch, update, rename,
+// revoke) are one Lua script each, which checks and updates a session and its
+// user's index atomically: an update or a rename that lands after a
+// revocation finds nothing and changes nothing. A Manager touches a session
+// at most once per TouchInterval.
 //
 // # Expiry
 //
@@ -35,7 +37,19 @@
 // delete a session before it expires.
 // What decides whether a session is live is the exact expiry in the value,
 // checked against Config.Now on every read: a session is dead at its expiry,
-// to the nanosecond, whenever Redis reclaims it.
+// to the nanosecond, whenever Redis reclaims it. Get alone returns a session
+// that Redis still holds after its expiry, with that expiry, so that the
+// Manager judges it by its own clock (see sessionauth.SessionStore).
+//
+// # Deadlines
+//
+// go-redis ignores a context's deadline unless the client's
+// ContextTimeoutEnabled option is set: a call on a Redis that accepts the
+// connection and never answers would then wait for the client's read
+// timeout (3 seconds by default, or forever when set to -1), past the
+// Manager's Config.StoreTimeout. Open sets the option; New refuses a
+// *redis.Client, *redis.ClusterClient or *redis.Ring without it, and for any
+// other redis.UniversalClient it is the caller's to set.
 //
 // A user's index never keeps garbage for long: deleting a session removes
 // it from the index in the same script; expired members are trimmed (and
@@ -63,6 +77,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +85,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
 // Config configures a Store. The zero value means the defaults.
@@ -83,6 +99,11 @@ type Config struct {
 
 	// Now is the clock that decides expiry. Default: time.Now.
 	Now func() time.Time
+
+	// Logger receives a warning when All meets values under Prefix that
+	// the store did not write (it never logs their keys). Default:
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // DefaultPrefix is the default of Config.Prefix.
@@ -94,23 +115,37 @@ type Store struct {
 	client  redis.UniversalClient
 	owned   bool // opened by Open: Close closes the client
 	now     func() time.Time
+	log     *slog.Logger
 	session string // key prefix of sessions: "{Prefix}:s:"
 	user    string // key prefix of user indexes: "{Prefix}:u:"
 	pattern string // SCAN pattern matching every session key
 }
 
 var (
-	_ sessionauth.SessionStore  = (*Store)(nil)
-	_ sessionauth.IterableStore = (*Store)(nil)
+	_ sessionauth.SessionStore     = (*Store)(nil)
+	_ sessionauth.IterableStore    = (*Store)(nil)
+	_ sessionauth.IterableCtxStore = (*Store)(nil)
+	_ sessionauth.CheckedStore     = (*Store)(nil)
 )
+
+// errNotBuilt is what every method of a Store that New or Open did not build
+// (a zero value or a nil pointer) returns instead of panicking.
+var errNotBuilt = errors.New("redisstore: Store not built by New or Open")
 
 // New returns a Store that keeps its sessions through client, which may be
 // a *redis.Client, a *redis.ClusterClient, a Sentinel failover client or a
 // *redis.Ring. New sends nothing to Redis; the client stays the caller's to
-// close. It fails only for an invalid Config.
+// close. It fails for an invalid Config, and for a client whose
+// ContextTimeoutEnabled option is off (see Deadlines in the package
+// documentation): set it when you build the client.
+//
+//	client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: nil client")
+	}
+	if !honoursDeadlines(client) {
+		return nil, errors.New("redisstore: the client's ContextTimeoutEnabled option is off: go-redis would ignore context deadlines and a hung Redis would hold requests past their timeout")
 	}
 	prefix := cfg.Prefix
 	if prefix == "" {
@@ -129,7 +164,35 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.log = cfg.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
 	return s, nil
+}
+
+// honoursDeadlines reports whether client lets a context's deadline bound
+// its calls, as far as its options can tell; a client of another type is
+// assumed to.
+func honoursDeadlines(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true
+}
+
+// Check implements sessionauth.CheckedStore: it fails for a Store that New
+// or Open did not build. It sends nothing to Redis.
+func (s *Store) Check() error {
+	if s == nil || s.client == nil {
+		return errNotBuilt
+	}
+	return nil
 }
 
 // Open connects to the Redis server at url ("redis://[[user]:password@]host
@@ -142,6 +205,8 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, errors.New("redisstore: invalid Redis URL")
 	}
+	// Without it go-redis ignores the deadline of every ctx it is given.
+	opts.ContextTimeoutEnabled = true
 	client := redis.NewClient(opts)
 	if err := client.Ping(ctx).Err(); err != nil {
 		_ = client.Close()
@@ -159,6 +224,9 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 // Close closes the client if the Store was made by Open, and does nothing
 // for a Store made by New, whose client belongs to the caller.
 func (s *Store) Close() error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	if s.owned {
 		return s.client.Close()
 	}
@@ -187,8 +255,14 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
 
-// Get implements sessionauth.SessionStore with a single GET.
+// Get implements sessionauth.SessionStore with a single GET. It returns a
+// session that Redis still holds after its expiry, with that expiry; a
+// value the store did not write is an error wrapping
+// sessionauth.ErrCorruptRecord.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, bool, error) {
+	if err := s.Check(); err != nil {
+		return nil, time.Time{}, false, err
+	}
 	v, err := s.client.Get(ctx, s.session+key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, time.Time{}, false, nil
@@ -200,10 +274,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, bool, e
 	if err != nil {
 		return nil, time.Time{}, false, err
 	}
-	if expiry <= nanos(s.now()) {
-		return nil, time.Time{}, false, nil
-	}
-	return data, time.Unix(0, expiry), true, nil
+	return data, unixnano.Time(expiry), true, nil
 }
 
 // Put implements sessionauth.SessionStore: it never shortens the expiry of a
@@ -213,6 +284,9 @@ func (s *Store) Put(ctx context.Context, key, userID string, data []byte, expiry
 }
 
 func (s *Store) write(ctx context.Context, op, key, userID string, data []byte, expiry time.Time, keepLater bool) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	v, err := encodeValue(expiry, userID, data)
 	if err != nil {
 		return err
@@ -229,8 +303,40 @@ func (s *Store) write(ctx context.Context, op, key, userID string, data []byte, 
 	return wrap(op, err)
 }
 
+// Update implements sessionauth.SessionStore with one script, which checks
+// that the session is live and rewrites it atomically.
+func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if err := s.Check(); err != nil {
+		return false, err
+	}
+	n, err := updateScript.Run(ctx, s.client, []string{s.session + key},
+		data, instant(expiry), instant(s.now()), key, s.user).Int()
+	if err != nil {
+		return false, wrap("update", err)
+	}
+	return n == 1, nil
+}
+
+// Rename implements sessionauth.SessionStore with one script, which moves
+// the value with its TTL (RENAME) and its user's index entry atomically.
+// A newKey that already holds a value is an error.
+func (s *Store) Rename(ctx context.Context, oldKey, newKey string) (bool, error) {
+	if err := s.Check(); err != nil {
+		return false, err
+	}
+	n, err := renameScript.Run(ctx, s.client, []string{s.session + oldKey, s.session + newKey},
+		instant(s.now()), oldKey, newKey, s.user).Int()
+	if err != nil {
+		return false, wrap("rename", err)
+	}
+	return n == 1, nil
+}
+
 // Touch implements sessionauth.SessionStore.
 func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	err := touchScript.Run(ctx, s.client, []string{s.session + key},
 		instant(expiry), instant(s.now()), key, s.user).Err()
 	return wrap("touch", err)
@@ -238,6 +344,9 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 
 // ListUser implements sessionauth.SessionStore.
 func (s *Store) ListUser(ctx context.Context, userID string) ([]sessionauth.Record, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
 	if userID == "" {
 		return nil, nil
 	}
@@ -257,13 +366,16 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]sessionauth.Reco
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sessionauth.Record{Key: key, Data: data, Expiry: time.Unix(0, expiry)})
+		out = append(out, sessionauth.Record{Key: key, Data: data, Expiry: unixnano.Time(expiry)})
 	}
 	return out, nil
 }
 
 // DeleteUser implements sessionauth.SessionStore.
 func (s *Store) DeleteUser(ctx context.Context, userID, except string) (int, error) {
+	if err := s.Check(); err != nil {
+		return 0, err
+	}
 	if userID == "" {
 		return 0, nil
 	}
@@ -277,10 +389,14 @@ func (s *Store) Find(key string) ([]byte, bool, error) {
 	return s.FindCtx(context.Background(), key)
 }
 
-// FindCtx implements scs.CtxStore.
+// FindCtx implements scs.CtxStore: unlike Get, it reports an expired
+// session as not found.
 func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
-	data, _, found, err := s.Get(ctx, key)
-	return data, found, err
+	data, expiry, found, err := s.Get(ctx, key)
+	if err != nil || !found || unixnano.From(expiry) <= nanos(s.now()) {
+		return nil, false, err
+	}
+	return data, true, nil
 }
 
 // Commit implements scs.Store: it sets the data and expiry of key exactly, as
@@ -301,12 +417,17 @@ func (s *Store) Delete(key string) error {
 
 // DeleteCtx implements scs.CtxStore.
 func (s *Store) DeleteCtx(ctx context.Context, key string) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	err := deleteScript.Run(ctx, s.client, []string{s.session + key}, key, s.user).Err()
 	return wrap("delete", err)
 }
 
 // All implements scs.IterableStore: every live session by key. It walks the
 // keyspace with SCAN, so its cost grows with the size of the Redis database.
+// A value under the prefix that the store did not write is skipped, and
+// Config.Logger is warned once per call that there were such values.
 func (s *Store) All() (map[string][]byte, error) {
 	return s.AllCtx(context.Background())
 }
@@ -316,8 +437,12 @@ const scanBatch = 256
 
 // AllCtx implements scs.IterableCtxStore.
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
 	now := nanos(s.now())
 	out := make(map[string][]byte)
+	foreign := 0
 	var mu sync.Mutex
 	scan := func(ctx context.Context, c redis.Cmdable) error {
 		flush := func(keys []string) error {
@@ -334,7 +459,8 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 				}
 				data, expiry, err := decodeValue([]byte(v))
 				if err != nil {
-					return err
+					foreign++
+					continue
 				}
 				if expiry > now {
 					out[strings.TrimPrefix(keys[i], s.session)] = data
@@ -373,6 +499,10 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	}
 	if err != nil {
 		return nil, wrap("scan", err)
+	}
+	if foreign > 0 {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "redisstore: skipped values under the store's prefix that it did not write",
+			slog.Int("count", foreign))
 	}
 	return out, nil
 }

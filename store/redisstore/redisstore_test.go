@@ -102,7 +102,11 @@ func TestTouchIgnoresMissingAndExpiredSessions(t *testing.T) {
 	n, err := f.client.Exists(ctx, f.sessionKey(missing)).Result()
 	require.NoError(t, err)
 	assert.Zero(t, n, "a touch does not create a session")
-	_, _, found, err := f.store.Get(ctx, expired)
+	_, exp, found, err := f.store.Get(ctx, expired)
+	require.NoError(t, err)
+	require.True(t, found, "Redis still holds it: its TTL has a second of slack")
+	assert.True(t, exp.Equal(t0.Add(time.Minute)), "a touch does not move an expired session's expiry: %v", exp)
+	_, found, err = f.store.Find(expired)
 	require.NoError(t, err)
 	assert.False(t, found, "a touch does not revive an expired session")
 }

@@ -145,6 +145,60 @@ end
 return 1
 `)
 
+// updateScript replaces the data of a live value, keeping its user, and
+// moves its expiry to the later of the stored and the given one. It never
+// creates a value: a missing, foreign or expired one is left alone.
+//
+// KEYS[1] session key. ARGV[1] data; ARGV[2] expiry; ARGV[3] now; ARGV[4]
+// store key; ARGV[5] index key prefix.
+var updateScript = redis.NewScript(luaHelpers + `
+local v = redis.call('GET', KEYS[1])
+local user = owner(v)
+if not user then return 0 end
+local old, now = expiry(v), ARGV[3]
+if not later(old, now) then return 0 end
+local exp = old
+if later(ARGV[2], old) then exp = ARGV[2] end
+redis.call('SET', KEYS[1], string.sub(v, 1, 1) .. exp .. string.sub(v, 10, 11 + #user) .. ARGV[1], 'KEEPTTL')
+if exp ~= old then
+  local score = ceilms(exp)
+  local ttl = score - divms(now) + slack
+  redis.call('PEXPIRE', KEYS[1], ttl, 'GT')
+  if user ~= '' then
+    local idx = ARGV[5] .. user
+    redis.call('ZADD', idx, 'XX', 'GT', score, ARGV[4])
+    redis.call('PEXPIRE', idx, ttl, 'GT')
+  end
+end
+return 1
+`)
+
+// renameScript moves a live value, with its TTL, to a new key and its user's
+// index entry to the new store key. A missing, foreign or expired value is
+// left alone; an existing new key is an error, since the Manager only renames
+// to a fresh random key and overwriting would orphan that key's index entry.
+//
+// KEYS[1] old session key; KEYS[2] new session key. ARGV[1] now; ARGV[2]
+// old store key; ARGV[3] new store key; ARGV[4] index key prefix.
+var renameScript = redis.NewScript(luaHelpers + `
+local v = redis.call('GET', KEYS[1])
+local user = owner(v)
+if not user or not later(expiry(v), ARGV[1]) then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return redis.error_reply('the new key already exists')
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+if user ~= '' then
+  local idx = ARGV[4] .. user
+  local score = ceilms(expiry(v))
+  local ttl = score - divms(ARGV[1]) + slack
+  redis.call('ZREM', idx, ARGV[2])
+  redis.call('ZADD', idx, score, ARGV[3])
+  if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, ttl) end
+end
+return 1
+`)
+
 // deleteScript deletes a session and its index entry.
 //
 // KEYS[1] session key. ARGV[1] store key; ARGV[2] index key prefix.

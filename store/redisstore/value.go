@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
 // The stored value carries the exact expiry and the owner in front of the
@@ -19,16 +20,12 @@ const (
 	maxUserLen   = math.MaxUint16
 )
 
-// nanos returns t as Unix nanoseconds, clamped to what a value can hold:
-// an instant before 1970 is 0, already expired for every clock.
+// nanos returns t as Unix nanoseconds, clamped by unixnano and then to 0
+// below: the value and the scripts hold an instant as an unsigned 8-byte
+// string compared byte by byte, where a negative number would sort after
+// every positive one. An instant before 1970 is 0, expired for every clock.
 func nanos(t time.Time) int64 {
-	if t.Before(time.Unix(0, 0)) {
-		return 0
-	}
-	if t.After(time.Unix(0, math.MaxInt64)) {
-		return math.MaxInt64
-	}
-	return t.UnixNano()
+	return max(unixnano.From(t), 0)
 }
 
 // instant encodes t for the scripts: 8 big-endian bytes of nanos(t).

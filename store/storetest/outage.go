@@ -53,13 +53,24 @@ func assertErrorsHideKey(t *testing.T, store sessionauth.Store, token string) {
 	ctx := t.Context()
 	key, exp := sessionauth.KeyForToken(token), time.Now().Add(time.Hour)
 	errs := map[string]error{}
-	_, _, errs["Find"] = store.Find(key)
-	errs["Commit"] = store.Commit(key, []byte("x"), exp)
-	errs["Delete"] = store.Delete(key)
-	if full, ok := store.(sessionauth.SessionStore); ok {
+	c, isCtx := store.(sessionauth.CtxStore)
+	full, isFull := store.(sessionauth.SessionStore)
+	if !isCtx || isFull { // the plain forms of a third-party CtxStore may panic
+		_, _, errs["Find"] = store.Find(key)
+		errs["Commit"] = store.Commit(key, []byte("x"), exp)
+		errs["Delete"] = store.Delete(key)
+	}
+	if isCtx {
+		_, _, errs["FindCtx"] = c.FindCtx(ctx, key)
+		errs["CommitCtx"] = c.CommitCtx(ctx, key, []byte("x"), exp)
+		errs["DeleteCtx"] = c.DeleteCtx(ctx, key)
+	}
+	if isFull {
 		_, _, _, errs["Get"] = full.Get(ctx, key)
 		errs["Put"] = full.Put(ctx, key, "alice", []byte("x"), exp)
+		_, errs["Update"] = full.Update(ctx, key, []byte("x"), exp)
 		errs["Touch"] = full.Touch(ctx, key, exp)
+		_, errs["Rename"] = full.Rename(ctx, key, sessionauth.KeyForToken(token+"x"))
 		_, errs["ListUser"] = full.ListUser(ctx, "alice")
 		_, errs["DeleteUser"] = full.DeleteUser(ctx, "alice", key)
 	}

@@ -17,18 +17,38 @@
 //
 //   - every store (a plain scs store is enough) runs the core: Find, Commit
 //     and Delete, Commit overwriting exactly, expiry, an scs application
-//     over HTTP, and the Manager's core operations on top (create,
-//     authenticate, revoke, rotate, set values);
-//   - a sessionauth.CtxStore also runs the core through its Ctx methods;
-//   - a sessionauth.IterableStore (scs.IterableStore) runs All, and the
-//     Manager's listing and per-user revocation through it;
-//   - a sessionauth.SessionStore runs everything: Get, Put that never
-//     shortens a session, Touch that only moves an expiry forward, the
-//     per-user index, and the concurrent cases (touch against update, touch
-//     against delete, revoke against authenticate);
+//     over HTTP, and the Manager on top: create, authenticate and revoke;
+//     expiry judged to the nanosecond at the idle and the absolute deadline;
+//     a session refused as expired deleted, so that a clock stepped back
+//     cannot revive it; and no store write within TouchInterval of Create;
+//   - a store that is not a sessionauth.SessionStore (a plain scs store)
+//     also checks that the Manager never rewrites what it read there:
+//     SetValues and Rotate fail with sessionauth.ErrNotSupported, and
+//     authentication never writes, so use does not extend a session;
+//   - a sessionauth.CtxStore runs the core through its Ctx methods. The
+//     suite calls the Ctx form of every method a store has one of, and the
+//     plain forms of a CtxStore only when it is also a SessionStore (some
+//     scs stores, such as goredisstore, panic in their plain forms);
+//   - a sessionauth.IterableStore or IterableCtxStore runs All (AllCtx
+//     when the store has it), and the Manager's listing and per-user
+//     revocation through it;
+//   - a sessionauth.SessionStore runs everything: Get (which hands back a
+//     record it still holds after its expiry, with that expiry), Put that
+//     never shortens a session, Touch, Update and Rename that never create
+//     and only move an expiry forward, the per-user index and DeleteUser
+//     atomic with Rename, SetValues and Rotate, the concurrent cases (touch
+//     against update, touch against delete, revoke against authenticate),
+//     no write within TouchInterval of another Manager's touch, and the
+//     revocation cases: every read-then-write of the Manager (SetValues,
+//     Rotate, a request's touch) paused between its read and its write
+//     while Revoke, RevokeID or RevokeUser runs on another Manager, a
+//     rotation paused after its rename, a revocation of a session rotated
+//     before it, and the same pairs raced freely for thousands of rounds
+//     on an in-memory store (a sessionauth.NonBlockingStore), hundreds on
+//     others, fewer with -short, where not one session may survive;
 //   - a SessionStore that is also a sessionauth.SessionLoader runs
-//     LoadSession against Get: the same session, expiry judged at the
-//     instant passed, every write seen at once by every caller, and no
+//     LoadSession against Get: the same session, a held expired session
+//     with its expiry, every write seen at once by every caller, and no
 //     session from a record that does not decode;
 //   - a Harness with Sweep runs the sweep tests, and every store runs the
 //     check that Close leaves no goroutine behind;
@@ -36,10 +56,17 @@
 //     on its own instance of the store and its own clock, behind real HTTP
 //     listeners, as two processes of one application would be.
 //
+// The interleavings are forced with Wrapper, which wraps any store, keeps
+// exactly its interfaces, counts its calls and runs hooks that pause, fail,
+// hang or corrupt them; a store's own tests use it for the same purposes.
+//
 // Stores whose clock cannot be injected (a Redis server expires keys by its
 // own clock, a database may use now()) set Harness.WallClock: the suite then
-// skips the tests that need to move time to an exact instant and checks
-// expiry with deadlines an hour in the past or the future instead.
+// skips the tests that need to move the store's time to an exact instant and
+// checks expiry with deadlines an hour in the past or the future instead;
+// the Manager-level expiry tests still run, on a clock of the Manager's own.
+// A store that drops expired records by itself (Redis, by TTL) sets
+// Harness.DropsExpired.
 //
 // A store that talks to a server also calls RunOutage with the store behind
 // something the test can cut (a TCP proxy), to check that an outage is
@@ -60,6 +87,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
 )
@@ -83,6 +113,14 @@ type Harness struct {
 	// suite then also checks Get and the expiry instant at that resolution.
 	// Default: false, millisecond expiries are enough.
 	Nanoseconds bool
+
+	// DropsExpired reports that the store may drop an expired record by
+	// itself before any sweep (Redis expires keys by their TTL). The
+	// suite then accepts that Get no longer finds a record once it has
+	// expired, which the SessionStore contract allows. Default: false, the
+	// store holds an expired record until it is deleted or swept, and Get
+	// returns it with its past expiry.
+	DropsExpired bool
 
 	// Sweep, if set, deletes the records expired at the store's clock now
 	// and reports how many it deleted. The suite checks that it deletes
@@ -153,6 +191,7 @@ const (
 	needPeer                      // Harness.Peer
 	needNanos                     // Harness.Nanoseconds
 	needLoader                    // sessionauth.SessionLoader
+	needPlain                     // not a sessionauth.SessionStore
 )
 
 // testCase is one subtest of the suite.
@@ -169,9 +208,12 @@ func cases() []testCase {
 	var all []testCase
 	all = append(all, coreCases()...)
 	all = append(all, sessionStoreCases()...)
+	all = append(all, primitiveCases()...)
 	all = append(all, loaderCases()...)
 	all = append(all, scsCases()...)
 	all = append(all, managerCases()...)
+	all = append(all, expiryCases()...)
+	all = append(all, interleavingCases()...)
 	all = append(all, peerCases()...)
 	all = append(all, sweepCases()...)
 	return all
@@ -199,9 +241,14 @@ type env struct {
 	h        Harness
 	clock    *Clock
 	store    sessionauth.Store
-	ctxStore sessionauth.CtxStore      // nil unless the store is one
-	full     sessionauth.SessionStore  // nil unless the store is one
-	iter     sessionauth.IterableStore // nil unless the store is one
+	ctxStore sessionauth.CtxStore     // nil unless the store is one
+	full     sessionauth.SessionStore // nil unless the store is one
+	iterable bool                     // an IterableStore or IterableCtxStore
+	// plain reports whether the suite may call the plain scs methods of a
+	// CtxStore: only on a SessionStore, whose contract includes them. A
+	// third-party CtxStore may support only the Ctx forms (scs's
+	// goredisstore panics in the plain ones by design).
+	plain    bool
 	loader   sessionauth.SessionLoader // nil unless the store is one
 	newStore func(t *testing.T, clock *Clock) Harness
 }
@@ -228,7 +275,10 @@ func setup(t *testing.T, newStore func(t *testing.T, clock *Clock) Harness) *env
 	e := &env{h: h, clock: clock, store: h.Store, newStore: newStore}
 	e.ctxStore, _ = h.Store.(sessionauth.CtxStore)
 	e.full, _ = h.Store.(sessionauth.SessionStore)
-	e.iter, _ = h.Store.(sessionauth.IterableStore)
+	_, iter := h.Store.(sessionauth.IterableStore)
+	_, iterCtx := h.Store.(sessionauth.IterableCtxStore)
+	e.iterable = iter || iterCtx
+	e.plain = e.ctxStore == nil || e.full != nil
 	e.loader, _ = h.Store.(sessionauth.SessionLoader)
 	return e
 }
@@ -238,8 +288,10 @@ func (e *env) lacks(n need) string {
 	switch {
 	case n&needFull != 0 && e.full == nil:
 		return "is not a sessionauth.SessionStore"
-	case n&needIterable != 0 && e.iter == nil:
-		return "is not a sessionauth.IterableStore"
+	case n&needIterable != 0 && !e.iterable:
+		return "is neither a sessionauth.IterableStore nor an IterableCtxStore"
+	case n&needPlain != 0 && e.full != nil:
+		return "is a sessionauth.SessionStore (the test is for plain scs stores)"
 	case n&needLoader != 0 && e.loader == nil:
 		return "is not a sessionauth.SessionLoader"
 	case n&needClock != 0 && e.h.WallClock:
@@ -252,6 +304,26 @@ func (e *env) lacks(n need) string {
 		return "has no Harness.Peer"
 	}
 	return ""
+}
+
+// set moves the clock to t, backwards too, as a clock corrected by NTP
+// does; it has no effect on a wall clock.
+func (c *Clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// managerClock returns the clock of a Manager in a test that moves the
+// Manager's time to exact instants: the suite's Clock on a store that
+// honours it, or, on a wall-clock store, a Clock of its own that starts at
+// the real time and that only the Manager reads (the Manager judges expiry
+// by its own clock; the store then holds the records well past the test).
+func (e *env) managerClock() *Clock {
+	if !e.h.WallClock {
+		return e.clock
+	}
+	return &Clock{now: e.clock.Now()}
 }
 
 // now is the store's current time as the suite sees it.
@@ -310,4 +382,66 @@ func assertTime(t *testing.T, what string, want, got time.Time) bool {
 	}
 	t.Errorf("%s: want %v, got %v (off by %v)", what, want.UTC(), got.UTC(), got.Sub(want))
 	return false
+}
+
+// find reads key through FindCtx when the store has it, Find otherwise, and
+// fails the test on an error.
+func (e *env) find(t *testing.T, key string) (data []byte, found bool) {
+	t.Helper()
+	var err error
+	if e.ctxStore != nil {
+		data, found, err = e.ctxStore.FindCtx(t.Context(), key)
+	} else {
+		data, found, err = e.store.Find(key)
+	}
+	require.NoError(t, err)
+	return data, found
+}
+
+// commit writes key through CommitCtx when the store has it, Commit
+// otherwise, and fails the test on an error.
+func (e *env) commit(t *testing.T, key string, data []byte, expiry time.Time) {
+	t.Helper()
+	var err error
+	if e.ctxStore != nil {
+		err = e.ctxStore.CommitCtx(t.Context(), key, data, expiry)
+	} else {
+		err = e.store.Commit(key, data, expiry)
+	}
+	require.NoError(t, err)
+}
+
+// del deletes key through DeleteCtx when the store has it, Delete otherwise,
+// and fails the test on an error.
+func (e *env) del(t *testing.T, key string) {
+	t.Helper()
+	var err error
+	if e.ctxStore != nil {
+		err = e.ctxStore.DeleteCtx(t.Context(), key)
+	} else {
+		err = e.store.Delete(key)
+	}
+	require.NoError(t, err)
+}
+
+// all lists the store through AllCtx when it has it, All otherwise; on a
+// store that may also be called plainly, it checks that the two agree.
+func (e *env) all(t *testing.T) map[string][]byte {
+	t.Helper()
+	ic, hasCtx := e.store.(sessionauth.IterableCtxStore)
+	it, hasPlain := e.store.(sessionauth.IterableStore)
+	var m map[string][]byte
+	var err error
+	if hasCtx {
+		m, err = ic.AllCtx(t.Context())
+	} else {
+		m, err = it.All()
+	}
+	require.NoError(t, err)
+	if hasCtx && hasPlain && e.plain {
+		mp, err := it.All()
+		require.NoError(t, err)
+		assert.Equal(t, m, mp, "All agrees with AllCtx")
+	}
+	return m
 }

@@ -28,7 +28,7 @@ func testSweepExpiredOnly(t *testing.T, e *env) {
 		if e.full != nil {
 			require.NoError(t, e.full.Put(ctx, key, "alice", data, exp))
 		} else {
-			require.NoError(t, e.store.Commit(key, data, exp))
+			e.commit(t, key, data, exp)
 		}
 		if isLive {
 			live[key] = data
@@ -43,9 +43,9 @@ func testSweepExpiredOnly(t *testing.T, e *env) {
 	// scs records, which belong to no user, are swept too.
 	for range 2 {
 		key, data := newToken(t), newData(t, 30)
-		require.NoError(t, e.store.Commit(key, data, e.live()))
+		e.commit(t, key, data, e.live())
 		live[key] = data
-		require.NoError(t, e.store.Commit(newToken(t), newData(t, 30), e.dead()))
+		e.commit(t, newToken(t), newData(t, 30), e.dead())
 		expired++
 	}
 	if !e.h.WallClock {
@@ -57,8 +57,7 @@ func testSweepExpiredOnly(t *testing.T, e *env) {
 	require.NoError(t, err)
 	assert.Equal(t, expired, n, "Sweep deletes the expired records and reports how many")
 	for key, data := range live {
-		got, found, err := e.store.Find(key)
-		require.NoError(t, err)
+		got, found := e.find(t, key)
 		if assert.True(t, found, "Sweep deleted a live record") {
 			assert.Equal(t, data, got)
 		}
@@ -127,9 +126,8 @@ func testCloseStopsBackgroundWork(t *testing.T, outer *env) {
 		e := setup(t, outer.newStore)
 		h = e.h
 		key := newKey(t)
-		require.NoError(t, e.store.Commit(key, newData(t, 30), e.live()))
-		_, _, err := e.store.Find(key)
-		require.NoError(t, err)
+		e.commit(t, key, newData(t, 30), e.live())
+		e.find(t, key)
 		if e.full != nil {
 			require.NoError(t, e.full.Put(ctx, newKey(t), "alice", newData(t, 30), e.live()))
 			require.NoError(t, e.full.Touch(ctx, key, e.live().Add(time.Minute)))

@@ -1,0 +1,104 @@
+package sessionauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// get returns the decoded session stored under key, nil if there is none. A
+// corrupt record counts as none and is logged.
+func (m *Manager) get(ctx context.Context, key string) (*Session, error) {
+	data, expiry, found, err := m.getRaw(ctx, key)
+	if errors.Is(err, ErrCorruptRecord) {
+		m.logCorrupt(ctx, err)
+		return nil, nil
+	}
+	if err != nil || !found {
+		return nil, err
+	}
+	s, err := DecodeSession(key, data, expiry)
+	if err != nil {
+		m.logCorrupt(ctx, err)
+		return nil, nil
+	}
+	return s, nil
+}
+
+func (m *Manager) logCorrupt(ctx context.Context, err error) {
+	m.log.LogAttrs(ctx, slog.LevelError, "sessionauth: unreadable session record treated as absent", slog.Any("error", err))
+}
+
+func (m *Manager) getRaw(ctx context.Context, key string) (data []byte, expiry time.Time, found bool, err error) {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	switch {
+	case m.full != nil:
+		data, expiry, found, err = m.full.Get(sctx, key)
+	case m.ctx != nil:
+		data, found, err = m.ctx.FindCtx(sctx, key)
+	default:
+		data, found, err = m.store.Find(key)
+	}
+	return data, expiry, found, m.callError(ctx, sctx, err)
+}
+
+func (m *Manager) put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	var err error
+	switch {
+	case m.full != nil:
+		err = m.full.Put(sctx, key, userID, data, expiry)
+	case m.ctx != nil:
+		err = m.ctx.CommitCtx(sctx, key, data, expiry)
+	default:
+		err = m.store.Commit(key, data, expiry)
+	}
+	return m.callError(ctx, sctx, err)
+}
+
+func (m *Manager) delete(ctx context.Context, key string) error {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	var err error
+	if m.ctx != nil {
+		err = m.ctx.DeleteCtx(sctx, key)
+	} else {
+		err = m.store.Delete(key)
+	}
+	return m.callError(ctx, sctx, err)
+}
+
+// storeContext returns the context of one store call: ctx bounded by the
+// StoreTimeout, or ctx itself for a NonBlockingStore. Call cancel when the
+// call returns.
+func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if m.timeout == 0 {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, m.timeout)
+}
+
+func noCancel() {}
+
+// callError turns the error of a store call made under sctx, derived from
+// ctx, into the Manager's: nil stays nil, a corrupt record stays
+// ErrCorruptRecord (no session, not an outage), and anything else is
+// ErrUnavailable. A call cut by the StoreTimeout says so and wraps
+// context.DeadlineExceeded, whatever the store returned, so that it is
+// logged as an outage; a call cut because the caller went away keeps the
+// caller's context error.
+func (m *Manager) callError(ctx, sctx context.Context, err error) error {
+	switch {
+	case err == nil || errors.Is(err, ErrUnavailable):
+		return err
+	case errors.Is(err, ErrCorruptRecord):
+		return err
+	case sctx != ctx && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w: no answer within %v (%w): %w", ErrUnavailable, m.timeout, context.DeadlineExceeded, err)
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
