@@ -72,9 +72,6 @@ const sqliteBusy = 5
 // the store does, waiting for its turn no longer than ctx allows, and
 // retries it while it meets SQLITE_BUSY, releasing the turn while it waits.
 func (s *Store) writing(ctx context.Context, f func() error) error {
-	if err := s.Check(); err != nil {
-		return err
-	}
 	return s.retry(ctx, func() error {
 		select {
 		case s.writeSlot <- struct{}{}:

@@ -886,6 +886,9 @@ func (s *Store) exec(ctx context.Context, stmt *sql.Stmt, args ...any) (int64, e
 // Put implements sessionauth.SessionStore: it never shortens the expiry of a
 // live record.
 func (s *Store) Put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	if _, err := s.exec(ctx, s.put, key, userID, blob(data), unixnano.From(expiry)); err != nil {
 		return fmt.Errorf("sqlitestore: put: %w", err)
 	}
@@ -896,6 +899,9 @@ func (s *Store) Put(ctx context.Context, key, userID string, data []byte, expiry
 // changes only if it is live when the statement runs, under the write lock.
 // Nil data is stored as empty, as by Put.
 func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if err := s.Check(); err != nil {
+		return false, err
+	}
 	n, err := s.execAt(ctx, s.update, func(now int64) []any {
 		return []any{key, blob(data), unixnano.From(expiry), now}
 	})
@@ -907,6 +913,9 @@ func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time
 
 // Touch implements sessionauth.SessionStore.
 func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	_, err := s.execAt(ctx, s.touch, func(now int64) []any {
 		return []any{unixnano.From(expiry), key, now}
 	})
@@ -920,6 +929,9 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 // the live row of oldKey the key newKey. It fails, moving nothing, if newKey
 // is in the file, even expired.
 func (s *Store) Rename(ctx context.Context, oldKey, newKey string) (bool, error) {
+	if err := s.Check(); err != nil {
+		return false, err
+	}
 	n, err := s.execAt(ctx, s.rename, func(now int64) []any {
 		return []any{oldKey, newKey, now}
 	})
@@ -1036,6 +1048,9 @@ func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
 
 // CommitCtx implements scs.CtxStore.
 func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	if _, err := s.exec(ctx, s.commit, key, blob(data), unixnano.From(expiry)); err != nil {
 		return fmt.Errorf("sqlitestore: commit: %w", err)
 	}
@@ -1049,6 +1064,9 @@ func (s *Store) Delete(key string) error {
 
 // DeleteCtx implements scs.CtxStore.
 func (s *Store) DeleteCtx(ctx context.Context, key string) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	if _, err := s.exec(ctx, s.del, key); err != nil {
 		return fmt.Errorf("sqlitestore: delete: %w", err)
 	}
