@@ -515,9 +515,11 @@ func (s *Store) closeReaders() error {
 // when it returns, and turns SQLite's busy wait off, to wait for the write
 // lock itself under each call's context and Config.BusyTimeout (see Config);
 // Close resets both and gives the connection back. The rest of the DSN is the
-// caller's: the Store's reads run on db's other connections, as configured
-// (a busy_timeout there only matters while a crashed process's WAL is being
-// recovered). Close leaves db open.
+// caller's: the Store's reads run on db's other connections, as configured.
+// A WAL reader meets a lock only in rare moments (while a crashed process's
+// WAL is recovered, say), and a busy_timeout in the DSN makes it wait for it
+// in SQLite, where no context can end the wait; without one, the Store waits
+// itself, as for a write. Close leaves db open.
 func NewFromDB(db *sql.DB, cfg Config) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlitestore: nil *sql.DB")
@@ -783,22 +785,31 @@ func (s *Store) lookup(ctx context.Context, key string) (data []byte, exp int64,
 	if err := ctx.Err(); err != nil {
 		return nil, 0, false, fmt.Errorf("sqlitestore: get: %w", err)
 	}
-	if s.readers != nil {
-		err = s.withReader(ctx, func(r *reader) error {
-			var err error
-			data, exp, found, err = r.lookup(key)
-			return err
-		})
-	} else {
-		err = s.retry(ctx, func() error {
-			err := s.get.QueryRowContext(context.WithoutCancel(ctx), key).Scan(&data, &exp)
-			found = err == nil
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			return err
-		})
+	if s.readers == nil {
+		return s.poolLookup(ctx, key)
 	}
+	err = s.withReader(ctx, func(r *reader) error {
+		var err error
+		data, exp, found, err = r.lookup(key)
+		return err
+	})
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("sqlitestore: get: %w", err)
+	}
+	return data, exp, found, nil
+}
+
+// poolLookup is lookup for a Store without reserved readers (NewFromDB),
+// through the pool.
+func (s *Store) poolLookup(ctx context.Context, key string) (data []byte, exp int64, found bool, err error) {
+	err = s.retry(ctx, func() error {
+		err := s.get.QueryRowContext(context.WithoutCancel(ctx), key).Scan(&data, &exp)
+		found = err == nil
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("sqlitestore: get: %w", err)
 	}
