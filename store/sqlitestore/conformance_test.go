@@ -35,8 +35,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceFromDB(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
 		path := filepath.Join(t.TempDir(), "app.db")
-		db, err := sql.Open("sqlite", "file:"+path+
-			"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+		db, err := sql.Open("sqlite", walDSN(path))
 		require.NoError(t, err)
 		s, err := sqlitestore.NewFromDB(db, sqlitestore.Config{Now: clock.Now, SweepInterval: time.Hour})
 		require.NoError(t, err)

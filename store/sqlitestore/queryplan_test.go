@@ -23,8 +23,10 @@ func TestQueriesUseIndexes(t *testing.T) {
 		args  []any
 		uses  string // in the plan's detail
 	}{
-		{"Get", qGet, []any{"k", 0}, "USING PRIMARY KEY (key=?)"},
+		{"Get", qGet, []any{"k"}, "USING PRIMARY KEY (key=?)"},
+		{"Update", qUpdate, []any{"k", []byte("v"), 0, 0}, "USING PRIMARY KEY (key=?)"},
 		{"Touch", qTouch, []any{0, "k", 0}, "USING PRIMARY KEY (key=?)"},
+		{"Rename", qRename, []any{"k", "n", 0}, "USING PRIMARY KEY (key=?)"},
 		{"Delete", qDelete, []any{"k"}, "USING PRIMARY KEY (key=?)"},
 		{"ListUser", qListUser, []any{"u", 0}, "USING INDEX sessionauth_sessions_user (user_id=? AND expiry>?)"},
 		{"DeleteUser", qDeleteUser, []any{"u", "k"}, "sessionauth_sessions_user (user_id=?)"},
@@ -33,7 +35,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rows, err := s.write.Query("EXPLAIN QUERY PLAN "+tt.query, tt.args...)
+			rows, err := s.conn.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, tt.args...)
 			require.NoError(t, err)
 			defer rows.Close()
 			var plan []string

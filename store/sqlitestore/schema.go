@@ -34,15 +34,11 @@ var migrations = [][]string{
 // schemaVersion is the version this package writes and reads.
 var schemaVersion = len(migrations)
 
-// migrate brings the schema of db to schemaVersion in one transaction. It
-// takes the write lock first (BEGIN IMMEDIATE), so that processes opening a
-// new file at the same time migrate it once, one after the other.
-func migrate(ctx context.Context, db *sql.DB) (err error) {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: migrating the schema: %w", err)
-	}
-	defer conn.Close()
+// migrate brings the schema of conn's database to schemaVersion in one
+// transaction. It takes the write lock first (BEGIN IMMEDIATE), so that
+// processes opening a new file at the same time migrate it once, one after
+// the other.
+func migrate(ctx context.Context, conn *sql.Conn) (err error) {
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlitestore: migrating the schema: %w", err)
 	}

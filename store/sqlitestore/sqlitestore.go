@@ -31,9 +31,9 @@
 // A Store is safe for concurrent use. It writes through a single connection,
 // so that its writes queue in Go instead of contending for SQLite's lock, and
 // reads through read-only connections, which WAL lets run alongside the
-// writer: readers never wait for a writer and never see SQLITE_BUSY. Lookups
-// run on connections reserved for them, so that concurrent requests do not
-// contend for a connection pool's lock.
+// writer: readers never wait for a writer. Lookups run on connections
+// reserved for them, so that concurrent requests do not contend for a
+// connection pool's lock.
 //
 // Any number of processes on one machine may share one file, each with its
 // own Store: their reads run concurrently, and their writes take turns, each
@@ -41,6 +41,13 @@
 // local file system (WAL relies on shared memory, which network file systems
 // do not provide). Processes on several machines need a shared server
 // instead: see the redisstore and pgstore packages.
+//
+// Every call honours its context: one cancelled or past its deadline returns
+// promptly with an error wrapping the context's error, even while another
+// process holds the write lock. SQLite's own wait for a lock (busy_timeout)
+// cannot be interrupted, so the Store's connections do not use it: a call
+// that meets SQLITE_BUSY waits and retries in Go, for up to
+// Config.BusyTimeout and never past its context.
 //
 // # Performance
 //
@@ -62,9 +69,12 @@
 //
 // # Expiry
 //
-// Every read checks the expiry itself: a session is live strictly before its
-// expiry, by Config.Now (LoadSession: at the instant the Manager passes). A background sweep deletes expired sessions in
-// bounded batches to reclaim space, and stops on Close.
+// A session is live strictly before its expiry, by Config.Now. Get and
+// LoadSession return a row the file still holds even if it has expired, with
+// its expiry, for the Manager to judge by its own clock and delete; every
+// other read and every write treats an expired row as absent. A background
+// sweep deletes expired sessions in bounded batches to reclaim space, and
+// stops on Close.
 package sqlitestore
 
 import (
@@ -78,7 +88,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -86,17 +95,19 @@ import (
 	"sync"
 	"time"
 
-	"modernc.org/sqlite" // the "sqlite" database/sql driver, and its errors
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
 // Config configures a Store. The zero value means the defaults.
 type Config struct {
-	// BusyTimeout is how long a write waits for the write lock of another
-	// process (or another Store on the same file) before it fails, and how
-	// long opening a connection retries while another one closes the file. Only New
-	// applies it; with NewFromDB, set busy_timeout in the DSN. Default: 5
+	// BusyTimeout is how long a call retries SQLITE_BUSY, which SQLite
+	// answers while another process (or another Store, or the
+	// application's own connections with NewFromDB) holds the write lock,
+	// or closes the file, before the call fails with that error. A call
+	// never waits past its context, whatever BusyTimeout is. Default: 5
 	// seconds.
 	BusyTimeout time.Duration
 
@@ -149,17 +160,32 @@ const (
 const pageSize = 8192
 
 // Store is a session store on a SQLite database. It is safe for concurrent
-// use. Call Close to stop its sweep and close what it opened.
+// use. Call Close to stop its sweep and close what it opened. A Store must be
+// made by New or NewFromDB: every method of a zero Store fails (see Check).
 type Store struct {
-	read, write *sql.DB // the same pool when the caller supplied it
-	owned       bool    // New opened read and write: Close closes them
-	now         func() time.Time
-	log         *slog.Logger
-	batch       int
+	read  *sql.DB // the caller's pool with NewFromDB
+	write *sql.DB // nil with NewFromDB
+	owned bool    // New opened read and write: Close closes them
+	now   func() time.Time
+	log   *slog.Logger
+	batch int
 
-	// busyTimeout bounds how long opening a reserved read connection
-	// retries SQLITE_BUSY (see retryBusy).
+	// busyTimeout bounds how long a call retries SQLITE_BUSY (see retry).
 	busyTimeout time.Duration
+	// onBusy, if set, is called each time a call meets SQLITE_BUSY and is
+	// about to wait and retry: a hook for tests.
+	onBusy func()
+
+	// conn is the one connection every write runs on, held for the life
+	// of the Store, with SQLite's busy wait off (see retry). writeSlot
+	// holds the turn to use it, which a write waits for under its
+	// context; closed is set under it by Close. With NewFromDB, conn is
+	// one of the caller's connections, and restore resets what the Store
+	// changed on it before Close gives it back.
+	conn      *sql.Conn
+	writeSlot chan struct{}
+	closed    bool
+	restore   []string
 
 	// readers are New's dedicated read connections, each with its own
 	// lookup statement, taken and given back by Get; nil with NewFromDB,
@@ -169,8 +195,9 @@ type Store struct {
 	// Close receives every reader back and then closes the channel.
 	readers chan *reader
 
-	get, listUser, all                      *sql.Stmt // on read
-	put, commit, touch, del, delUser, sweep *sql.Stmt // on write
+	get, listUser, all                               *sql.Stmt // on read
+	put, commit, update, touch, rename, del, delUser *sql.Stmt // on conn
+	sweep                                            *sql.Stmt // on conn
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
@@ -179,10 +206,26 @@ type Store struct {
 }
 
 var (
-	_ sessionauth.SessionStore  = (*Store)(nil)
-	_ sessionauth.SessionLoader = (*Store)(nil)
-	_ sessionauth.IterableStore = (*Store)(nil)
+	_ sessionauth.SessionStore     = (*Store)(nil)
+	_ sessionauth.SessionLoader    = (*Store)(nil)
+	_ sessionauth.IterableStore    = (*Store)(nil)
+	_ sessionauth.IterableCtxStore = (*Store)(nil)
+	_ sessionauth.CheckedStore     = (*Store)(nil)
 )
+
+// errNotMade is the error of every call on a Store that New or NewFromDB did
+// not make.
+var errNotMade = errors.New("sqlitestore: the Store was not made by New or NewFromDB")
+
+// Check implements sessionauth.CheckedStore: it fails for a nil *Store and
+// for a Store that New or NewFromDB did not make, on which every other call
+// fails too. It does no I/O, and does not report a closed Store.
+func (s *Store) Check() error {
+	if s == nil || s.sweepDone == nil {
+		return errNotMade
+	}
+	return nil
+}
 
 // New opens (creating it if needed) the SQLite database at path and returns
 // a Store on it, with its schema created or upgraded. It fails with an error
@@ -196,23 +239,21 @@ func New(path string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: database path: %w", err)
 	}
-	busy := strconv.FormatInt(cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout).Milliseconds(), 10)
 	mmap := cmp.Or(cfg.MmapSize, DefaultMmapSize)
 	if mmap < 0 {
 		mmap = 0
 	}
+	busyTimeout := cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout)
 
-	// One write connection: the Store's writes queue for it in Go, and
-	// _txlock=immediate makes any transaction take the write lock up
-	// front rather than fail to upgrade a read lock. The driver runs the
+	// One write connection: the Store's writes queue for it in Go. No
+	// busy_timeout, on it or the read connections: SQLite's busy wait
+	// ignores the context, so retry waits instead. The driver runs the
 	// _pragma list before _journal_mode, as it must: the page size of a
 	// new file can no longer change once it is in WAL mode.
 	write, err := sql.Open("sqlite", dsn(abs, url.Values{
-		"_busy_timeout": {busy},
 		"_pragma":       {"page_size(" + strconv.Itoa(pageSize) + ")"},
 		"_journal_mode": {"WAL"},
 		"_synchronous":  {"FULL"},
-		"_txlock":       {"immediate"},
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: opening the database: %w", err)
@@ -221,24 +262,36 @@ func New(path string, cfg Config) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	busyTimeout := cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout)
-	if err := retryBusy(busyTimeout, func() error { return checkWAL(write) }); err != nil {
+	var conn *sql.Conn
+	err = retryBusy(context.Background(), busyTimeout, nil, func() error {
+		var err error
+		if conn, err = write.Conn(context.Background()); err != nil {
+			return err
+		}
+		return checkWAL(conn)
+	})
+	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
 		write.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlitestore: opening the database: %w", err)
 	}
 	// Migrate before the read pool opens, so that it never sees a file
 	// without the schema.
-	if err := retryBusy(busyTimeout, func() error { return migrate(context.Background(), write) }); err != nil {
+	err = retryBusy(context.Background(), busyTimeout, nil, func() error { return migrate(context.Background(), conn) })
+	if err != nil {
+		conn.Close()
 		write.Close()
 		return nil, err
 	}
 
 	read, err := sql.Open("sqlite", dsn(abs, url.Values{
-		"_busy_timeout": {busy},
-		"_pragma":       {"mmap_size(" + strconv.FormatInt(mmap, 10) + ")"},
-		"_query_only":   {"1"},
+		"_pragma":     {"mmap_size(" + strconv.FormatInt(mmap, 10) + ")"},
+		"_query_only": {"1"},
 	}))
 	if err != nil {
+		conn.Close()
 		write.Close()
 		return nil, fmt.Errorf("sqlitestore: opening the database: %w", err)
 	}
@@ -250,12 +303,14 @@ func New(path string, cfg Config) (*Store, error) {
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
 
-	s, err := newStore(read, write, true, cfg)
+	s, err := newStore(read, conn, cfg)
 	if err != nil {
+		conn.Close()
 		read.Close()
 		write.Close()
 		return nil, err
 	}
+	s.write, s.owned = write, true
 	s.openReaders(n)
 	return s, nil
 }
@@ -269,7 +324,7 @@ func New(path string, cfg Config) (*Store, error) {
 type reader struct {
 	conn *sql.Conn
 	get  driverStmt
-	args [2]driver.NamedValue
+	args [1]driver.NamedValue
 	dest [2]driver.Value
 	// decoded holds the sessions this reader decoded last, by key, for
 	// LoadSession to return again while their rows are unchanged.
@@ -299,8 +354,8 @@ type driverStmt interface {
 }
 
 // lookup runs the prepared lookup; it is called inside r.conn.Raw.
-func (r *reader) lookup(key string, now int64) (data []byte, exp int64, found bool, err error) {
-	err = r.query(key, now, func(row []byte, e int64) error {
+func (r *reader) lookup(key string) (data []byte, exp int64, found bool, err error) {
+	err = r.query(key, func(row []byte, e int64) error {
 		// A driver may reuse the buffers it hands to Next.
 		data, exp, found = bytes.Clone(row), e, true
 		return nil
@@ -309,22 +364,23 @@ func (r *reader) lookup(key string, now int64) (data []byte, exp int64, found bo
 }
 
 // load is lookup for LoadSession; it is called inside r.conn.Raw. A row
-// equal to the one this reader decoded last under key gives the same
-// session again, without decoding it.
-func (r *reader) load(key string, now int64) (sess *sessionauth.Session, err error) {
+// equal, bytes and expiry, to the one this reader decoded last under key
+// gives the same session again, without decoding it: any write to the row
+// (a touch included) changes one or the other.
+func (r *reader) load(key string) (sess *sessionauth.Session, err error) {
 	found := false
 	defer func() {
 		if !found {
-			delete(r.decoded, key) // revoked or expired: keep nothing of it
+			delete(r.decoded, key) // revoked or swept: keep nothing of it
 		}
 	}()
-	err = r.query(key, now, func(row []byte, exp int64) error {
+	err = r.query(key, func(row []byte, exp int64) error {
 		found = true
 		if d, ok := r.decoded[key]; ok && d.exp == exp && d.data == string(row) {
 			sess = d.sess
 			return nil
 		}
-		s, err := sessionauth.DecodeSession(key, row, time.Unix(0, exp))
+		s, err := sessionauth.DecodeSession(key, row, unixnano.Time(exp))
 		if err != nil {
 			delete(r.decoded, key)
 			return err
@@ -352,13 +408,12 @@ func (r *reader) load(key string, now int64) (sess *sessionauth.Session, err err
 
 // query runs the prepared lookup and passes the row it found, if any, to
 // found; the row's data is valid only until found returns.
-func (r *reader) query(key string, now int64, found func(data []byte, exp int64) error) error {
+func (r *reader) query(key string, found func(data []byte, exp int64) error) error {
 	r.args[0] = driver.NamedValue{Ordinal: 1, Value: key}
-	r.args[1] = driver.NamedValue{Ordinal: 2, Value: now}
-	// The caller's context was checked before; the lookup is not
-	// interrupted, like every Get (see there).
+	// The caller's context was checked before; the lookup itself is not
+	// interrupted (see Get).
 	rows, err := r.get.QueryContext(context.Background(), r.args[:])
-	r.args = [2]driver.NamedValue{}
+	r.args = [1]driver.NamedValue{}
 	if err != nil {
 		return err
 	}
@@ -396,8 +451,9 @@ func (s *Store) openReaders(n int) {
 	}
 }
 
-// open reserves a connection for r and prepares the lookup on it. On failure
-// r stays empty, for a later Get to try again.
+// open reserves a connection for r and prepares the lookup on it, waiting
+// for the pool no longer than ctx allows. On failure r stays empty, for a
+// later Get to try again.
 func (r *reader) open(ctx context.Context, db *sql.DB) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -408,7 +464,7 @@ func (r *reader) open(ctx context.Context, db *sql.DB) error {
 		if !ok {
 			return fmt.Errorf("driver connection %T cannot prepare", dc)
 		}
-		stmt, err := cp.PrepareContext(ctx, qGet)
+		stmt, err := cp.PrepareContext(context.WithoutCancel(ctx), qGet)
 		if err != nil {
 			return err
 		}
@@ -444,19 +500,92 @@ func (s *Store) closeReaders() error {
 }
 
 // NewFromDB returns a Store on a database the caller opened with the
-// "sqlite" driver of modernc.org/sqlite, creating or upgrading its schema. It
-// uses db as configured, for reads and writes alike: for the guarantees of
-// New, open it in WAL mode with a busy timeout, for example with the DSN
-// "file:app.db?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate".
-// Close leaves db open.
+// "sqlite" driver of modernc.org/sqlite, creating or upgrading its schema,
+// for an application that keeps its sessions in its own database file:
+//
+//	db, err := sql.Open("sqlite", "file:app.db?_journal_mode=WAL&_busy_timeout=5000")
+//	store, err := sqlitestore.NewFromDB(db, sqlitestore.Config{})
+//
+// The database must be in WAL mode, so that reads never wait for a write:
+// NewFromDB fails otherwise (a DSN's _journal_mode=WAL sets it, once and for
+// good, in the file). The Store takes one connection of db for its writes and
+// holds it until Close, as New's Store holds its own: db must allow at least
+// two open connections, and NewFromDB fails if it allows only one. On that
+// connection the Store sets synchronous=FULL, so that a revocation is on disk
+// when it returns, and turns SQLite's busy wait off, to wait for the write
+// lock itself under each call's context and Config.BusyTimeout (see Config);
+// Close resets both and gives the connection back. The rest of the DSN is the
+// caller's: the Store's reads run on db's other connections, as configured.
+// A WAL reader meets a lock only in rare moments (while a crashed process's
+// WAL is recovered, say), and a busy_timeout in the DSN makes it wait for it
+// in SQLite, where no context can end the wait; without one, the Store waits
+// itself, as for a write. Close leaves db open.
 func NewFromDB(db *sql.DB, cfg Config) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlitestore: nil *sql.DB")
 	}
-	if err := migrate(context.Background(), db); err != nil {
+	if db.Stats().MaxOpenConnections == 1 {
+		return nil, errors.New("sqlitestore: the *sql.DB allows one connection, and the Store holds one for its writes: allow at least two")
+	}
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: opening the database: %w", err)
+	}
+	restore, err := takeConn(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("sqlitestore: opening the database: %w", err)
+	}
+	fail := func(err error) (*Store, error) {
+		return nil, errors.Join(err, giveBack(conn, restore))
+	}
+	busyTimeout := cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout)
+	if err := retryBusy(ctx, busyTimeout, nil, func() error { return checkWAL(conn) }); err != nil {
+		return fail(fmt.Errorf("sqlitestore: opening the database: %w", err))
+	}
+	if err := retryBusy(ctx, busyTimeout, nil, func() error { return migrate(ctx, conn) }); err != nil {
+		return fail(err)
+	}
+	s, err := newStore(db, conn, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	s.restore = restore
+	return s, nil
+}
+
+// takeConn sets up conn, one of the caller's connections, for the Store's
+// writes, and returns the statements that undo it.
+func takeConn(ctx context.Context, conn *sql.Conn) (restore []string, err error) {
+	var busy, sync int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
 		return nil, err
 	}
-	return newStore(db, db, false, cfg)
+	if err := conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return nil, err
+	}
+	restore = []string{
+		"PRAGMA busy_timeout = " + strconv.FormatInt(busy, 10),
+		"PRAGMA synchronous = " + strconv.FormatInt(sync, 10),
+	}
+	for _, q := range []string{"PRAGMA busy_timeout = 0", "PRAGMA synchronous = FULL"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return nil, errors.Join(err, giveBack(conn, restore))
+		}
+	}
+	return restore, nil
+}
+
+// giveBack runs restore on conn and returns it to its pool.
+func giveBack(conn *sql.Conn, restore []string) error {
+	var errs []error
+	for _, q := range restore {
+		if _, err := conn.ExecContext(context.Background(), q); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(append(errs, conn.Close())...)
 }
 
 // dsn is the modernc.org/sqlite DSN of the file at the absolute path abs.
@@ -468,49 +597,25 @@ func dsn(abs string, q url.Values) string {
 // checkWAL fails unless the database is in WAL mode: on a file system that
 // cannot hold its shared memory, SQLite silently keeps the rollback journal,
 // under which readers and the writer block each other.
-// retryBusy runs f until it succeeds, fails with anything but SQLITE_BUSY, or
-// timeout has passed. SQLite's busy handler (busy_timeout) waits for locks,
-// but opening a connection to a WAL file at the moment the last connection
-// of another Store or process closes it (checkpointing and removing the WAL)
-// answers SQLITE_BUSY at once, without calling it: that wait is done here.
-func retryBusy(timeout time.Duration, f func() error) error {
-	deadline := time.Now().Add(timeout)
-	wait := time.Millisecond
-	for {
-		err := f()
-		if err == nil || !isBusy(err) || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, 50*time.Millisecond)
-	}
-}
-
-// isBusy reports whether err is SQLite's SQLITE_BUSY, in any extended form.
-func isBusy(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
-}
-
-// sqliteBusy is SQLITE_BUSY, the primary result code of a lock that could
-// not be taken.
-const sqliteBusy = 5
-
-func checkWAL(db *sql.DB) error {
+func checkWAL(conn *sql.Conn) error {
 	var mode string
-	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("sqlitestore: opening the database: %w", err)
+	if err := conn.QueryRowContext(context.Background(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
 	}
 	if mode != "wal" {
-		return fmt.Errorf("sqlitestore: the database cannot be put in WAL mode (journal mode %q)", mode)
+		return fmt.Errorf("the database is not in WAL mode (journal mode %q)", mode)
 	}
 	return nil
 }
 
 // The statements of the store. Expiries are Unix nanoseconds; a record is
-// live strictly before its expiry.
+// live strictly before its expiry. Each write is one statement, so one atomic
+// step: it checks that the record is live and changes it under the write
+// lock, and a revocation cannot land between the two.
 const (
-	qGet = `SELECT data, expiry FROM sessionauth_sessions WHERE key = ?1 AND expiry > ?2`
+	// Get returns a row the file holds, expired or not: the Manager
+	// judges expiry (see sessionauth.SessionStore).
+	qGet = `SELECT data, expiry FROM sessionauth_sessions WHERE key = ?1`
 
 	// The later expiry wins, so that a Put racing a Touch never shortens a
 	// session. No need to tell live from expired records: a new expiry
@@ -526,7 +631,15 @@ const (
 	qCommit = `INSERT INTO sessionauth_sessions (key, user_id, data, expiry) VALUES (?1, '', ?2, ?3)
 		ON CONFLICT (key) DO UPDATE SET user_id = '', data = excluded.data, expiry = excluded.expiry`
 
-	qTouch      = `UPDATE sessionauth_sessions SET expiry = ?1 WHERE key = ?2 AND expiry < ?1 AND expiry > ?3`
+	qUpdate = `UPDATE sessionauth_sessions SET data = ?2, expiry = max(expiry, ?3) WHERE key = ?1 AND expiry > ?4`
+	qTouch  = `UPDATE sessionauth_sessions SET expiry = ?1 WHERE key = ?2 AND expiry < ?1 AND expiry > ?3`
+
+	// A new primary key moves the row, data, expiry and user, in one
+	// statement. A newKey that exists fails the statement (a UNIQUE
+	// constraint, whose message names the column, not the key), and then
+	// nothing moves.
+	qRename = `UPDATE sessionauth_sessions SET key = ?2 WHERE key = ?1 AND expiry > ?3`
+
 	qDelete     = `DELETE FROM sessionauth_sessions WHERE key = ?1`
 	qListUser   = `SELECT key, data, expiry FROM sessionauth_sessions WHERE user_id = ?1 AND expiry > ?2`
 	qDeleteUser = `DELETE FROM sessionauth_sessions WHERE user_id = ?1 AND key <> ?2 RETURNING expiry`
@@ -538,11 +651,13 @@ const (
 		(SELECT key FROM sessionauth_sessions WHERE expiry <= ?1 LIMIT ?2)`
 )
 
-func newStore(read, write *sql.DB, owned bool, cfg Config) (*Store, error) {
+// newStore prepares the statements of a Store that reads through read and
+// writes on conn, and starts its sweep.
+func newStore(read *sql.DB, conn *sql.Conn, cfg Config) (*Store, error) {
 	s := &Store{
 		read:      read,
-		write:     write,
-		owned:     owned,
+		conn:      conn,
+		writeSlot: make(chan struct{}, 1),
 		now:       cfg.Now,
 		log:       cmp.Or(cfg.Logger, slog.Default()),
 		batch:     cmp.Or(cfg.SweepBatch, DefaultSweepBatch),
@@ -556,23 +671,28 @@ func newStore(read, write *sql.DB, owned bool, cfg Config) (*Store, error) {
 	if s.batch < 0 {
 		return nil, errors.New("sqlitestore: negative SweepBatch")
 	}
+	ctx := context.Background()
+	prepare := func(q string) (*sql.Stmt, error) { return read.PrepareContext(ctx, q) }
+	prepareWrite := func(q string) (*sql.Stmt, error) { return conn.PrepareContext(ctx, q) }
 	prepared := []struct {
-		stmt  **sql.Stmt
-		db    *sql.DB
-		query string
+		stmt    **sql.Stmt
+		prepare func(string) (*sql.Stmt, error)
+		query   string
 	}{
-		{&s.get, read, qGet},
-		{&s.listUser, read, qListUser},
-		{&s.all, read, qAll},
-		{&s.put, write, qPut},
-		{&s.commit, write, qCommit},
-		{&s.touch, write, qTouch},
-		{&s.del, write, qDelete},
-		{&s.delUser, write, qDeleteUser},
-		{&s.sweep, write, qSweep},
+		{&s.get, prepare, qGet},
+		{&s.listUser, prepare, qListUser},
+		{&s.all, prepare, qAll},
+		{&s.put, prepareWrite, qPut},
+		{&s.commit, prepareWrite, qCommit},
+		{&s.update, prepareWrite, qUpdate},
+		{&s.touch, prepareWrite, qTouch},
+		{&s.rename, prepareWrite, qRename},
+		{&s.del, prepareWrite, qDelete},
+		{&s.delUser, prepareWrite, qDeleteUser},
+		{&s.sweep, prepareWrite, qSweep},
 	}
 	for _, p := range prepared {
-		stmt, err := p.db.Prepare(p.query)
+		stmt, err := p.prepare(p.query)
 		if err != nil {
 			s.closeStmts()
 			return nil, fmt.Errorf("sqlitestore: preparing statements: %w", err)
@@ -591,14 +711,21 @@ func newStore(read, write *sql.DB, owned bool, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the background sweep, waiting for a running one to stop, and
-// closes the database if New opened it. Calls after Close fail. Close is
-// idempotent and returns the same error every time.
+// Close stops the background sweep, waiting for a running one to stop, waits
+// for the writes under way, and closes the database if New opened it (with
+// NewFromDB, it gives back the connection it took). Calls after Close fail.
+// Close is idempotent and returns the same error every time.
 func (s *Store) Close() error {
+	if err := s.Check(); err != nil {
+		return err
+	}
 	s.closeOnce.Do(func() {
 		s.stopSweep()
 		<-s.sweepDone
-		errs := []error{s.closeReaders(), s.closeStmts()}
+		s.writeSlot <- struct{}{}
+		s.closed = true
+		<-s.writeSlot
+		errs := []error{s.closeReaders(), s.closeStmts(), giveBack(s.conn, s.restore)}
 		if s.owned {
 			// The write connection closes last: the last connection
 			// to close checkpoints the WAL into the database file.
@@ -613,31 +740,15 @@ func (s *Store) Close() error {
 
 func (s *Store) closeStmts() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{s.get, s.listUser, s.all, s.put, s.commit, s.touch, s.del, s.delUser, s.sweep} {
+	for _, stmt := range []*sql.Stmt{
+		s.get, s.listUser, s.all,
+		s.put, s.commit, s.update, s.touch, s.rename, s.del, s.delUser, s.sweep,
+	} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Bounds of the instants an int64 of Unix nanoseconds can hold.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// unixNano is t in Unix nanoseconds, clamped to the int64 range (where
-// time.UnixNano is undefined): the zero Time is long expired, not a random
-// instant.
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return math.MinInt64
-	case t.After(maxTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }
 
 // blob returns data as a value SQLite stores as a blob: nil would be NULL.
@@ -648,63 +759,76 @@ func blob(data []byte) []byte {
 	return data
 }
 
-// Get implements sessionauth.SessionStore. A context cancelled before the
-// call fails it; one cancelled during it does not interrupt the lookup. A
-// lookup is one B-tree search that never waits for a writer, over in
-// microseconds, while watching the context would cost two goroutines per
-// call (one in database/sql, one in the driver) on every request.
+// Get implements sessionauth.SessionStore: it returns the row under key
+// while the file holds it, with its expiry, even if that has passed.
+//
+// A context done before the call, or while it waits for a connection or
+// retries SQLITE_BUSY, fails it; one done during the lookup does not
+// interrupt it. A lookup is one B-tree search that never waits for a writer,
+// over in microseconds, while handing the context to the driver would cost a
+// goroutine per call on every request, and SQLite checks for an interrupt
+// only between the steps of a statement, which a disk read does not end any
+// sooner.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, bool, error) {
+	data, exp, found, err := s.lookup(ctx, key)
+	if err != nil || !found {
+		return nil, time.Time{}, false, err
+	}
+	return data, unixnano.Time(exp), true, nil
+}
+
+// lookup is Get, with the expiry in Unix nanoseconds.
+func (s *Store) lookup(ctx context.Context, key string) (data []byte, exp int64, found bool, err error) {
+	if err := s.Check(); err != nil {
+		return nil, 0, false, err
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
+		return nil, 0, false, fmt.Errorf("sqlitestore: get: %w", err)
 	}
-	if s.readers != nil {
-		return s.lookup(ctx, key)
+	if s.readers == nil {
+		return s.poolLookup(ctx, key)
 	}
-	return s.getAt(ctx, key, unixNano(s.now()))
-}
-
-// getAt is Get through the pool, for a Store without reserved readers
-// (NewFromDB): the record under key if it is live at now.
-func (s *Store) getAt(ctx context.Context, key string, now int64) ([]byte, time.Time, bool, error) {
-	var data []byte
-	var exp int64
-	err := s.get.QueryRowContext(context.WithoutCancel(ctx), key, now).Scan(&data, &exp)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, time.Time{}, false, nil
-	case err != nil:
-		return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
-	}
-	return data, time.Unix(0, exp), true, nil
-}
-
-// lookup is Get on a reader.
-func (s *Store) lookup(ctx context.Context, key string) ([]byte, time.Time, bool, error) {
-	var data []byte
-	var exp int64
-	var found bool
-	now := unixNano(s.now())
-	err := s.withReader(ctx, func(r *reader) error {
+	err = s.withReader(ctx, func(r *reader) error {
 		var err error
-		data, exp, found, err = r.lookup(key, now)
+		data, exp, found, err = r.lookup(key)
 		return err
 	})
-	switch {
-	case err != nil:
-		return nil, time.Time{}, false, fmt.Errorf("sqlitestore: get: %w", err)
-	case !found:
-		return nil, time.Time{}, false, nil
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("sqlitestore: get: %w", err)
 	}
-	return data, time.Unix(0, exp), true, nil
+	return data, exp, found, nil
 }
 
-// LoadSession implements sessionauth.SessionLoader. It reads the row on
-// every call, as Get does, so that a revocation or a write by any process
-// shows at once; what it saves is decoding it again: each reserved read
-// connection keeps the sessions it decoded last (up to 1024), and hands one
-// back while its row is byte for byte the one it decoded. A record that does
-// not decode is an error wrapping sessionauth.ErrCorruptRecord.
-func (s *Store) LoadSession(ctx context.Context, hash [32]byte, now time.Time) (*sessionauth.Session, error) {
+// poolLookup is lookup for a Store without reserved readers (NewFromDB),
+// through the pool.
+func (s *Store) poolLookup(ctx context.Context, key string) (data []byte, exp int64, found bool, err error) {
+	err = s.retry(ctx, func() error {
+		err := s.get.QueryRowContext(context.WithoutCancel(ctx), key).Scan(&data, &exp)
+		found = err == nil
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("sqlitestore: get: %w", err)
+	}
+	return data, exp, found, nil
+}
+
+// LoadSession implements sessionauth.SessionLoader: the session of the row
+// under the hash's key while the file holds it, expired or not (now is not
+// needed: the Manager judges expiry). It reads the row on every call, as Get
+// does, so that a revocation or a write by any process shows at once; what
+// it saves is decoding it again: each reserved read connection keeps the
+// sessions it decoded last (up to 1024), and hands one back while its row,
+// data and expiry, is byte for byte the one it decoded. A record that does
+// not decode is an error wrapping sessionauth.ErrCorruptRecord. The context
+// is honoured as by Get.
+func (s *Store) LoadSession(ctx context.Context, hash [32]byte, _ time.Time) (*sessionauth.Session, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
 	var buf [2 * len(hash)]byte // one allocation for the key, not two
 	hex.Encode(buf[:], hash[:])
 	key := string(buf[:])
@@ -712,11 +836,11 @@ func (s *Store) LoadSession(ctx context.Context, hash [32]byte, now time.Time) (
 		return nil, fmt.Errorf("sqlitestore: get: %w", err)
 	}
 	if s.readers == nil {
-		data, exp, found, err := s.getAt(ctx, key, unixNano(now))
+		data, exp, found, err := s.lookup(ctx, key)
 		if err != nil || !found {
 			return nil, err
 		}
-		sess, err := sessionauth.DecodeSession(key, data, exp)
+		sess, err := sessionauth.DecodeSession(key, data, unixnano.Time(exp))
 		if err != nil {
 			return nil, fmt.Errorf("sqlitestore: get: %w", err)
 		}
@@ -725,7 +849,7 @@ func (s *Store) LoadSession(ctx context.Context, hash [32]byte, now time.Time) (
 	var sess *sessionauth.Session
 	err := s.withReader(ctx, func(r *reader) error {
 		var err error
-		sess, err = r.load(key, unixNano(now))
+		sess, err = r.load(key)
 		return err
 	})
 	if err != nil {
@@ -735,7 +859,8 @@ func (s *Store) LoadSession(ctx context.Context, hash [32]byte, now time.Time) (
 }
 
 // withReader runs f inside the connection of a reader, waiting for a reader
-// as long as ctx allows and opening its connection if need be.
+// as long as ctx allows, opening its connection if need be, and retrying f
+// while it meets SQLITE_BUSY.
 func (s *Store) withReader(ctx context.Context, f func(*reader) error) error {
 	var r *reader
 	var ok bool
@@ -753,83 +878,159 @@ func (s *Store) withReader(ctx context.Context, f func(*reader) error) error {
 	}
 	defer func() { s.readers <- r }()
 	if r.conn == nil {
-		open := func() error { return r.open(context.WithoutCancel(ctx), s.read) }
-		if err := retryBusy(s.busyTimeout, open); err != nil {
+		if err := s.retry(ctx, func() error { return r.open(ctx, s.read) }); err != nil {
 			return err
 		}
 	}
-	return r.conn.Raw(func(any) error { return f(r) })
+	return s.retry(ctx, func() error { return r.conn.Raw(func(any) error { return f(r) }) })
 }
 
-// errStoreClosed is the error of a Get after Close.
+// errStoreClosed is the error of a call after Close.
 var errStoreClosed = errors.New("store closed")
+
+// exec runs stmt, a statement on the write connection, as a write (see
+// writing), and returns how many rows it changed.
+func (s *Store) exec(ctx context.Context, stmt *sql.Stmt, args ...any) (int64, error) {
+	return s.execAt(ctx, stmt, func(int64) []any { return args })
+}
 
 // Put implements sessionauth.SessionStore: it never shortens the expiry of a
 // live record.
 func (s *Store) Put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
-	if _, err := s.put.ExecContext(ctx, key, userID, blob(data), unixNano(expiry)); err != nil {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, s.put, key, userID, blob(data), unixnano.From(expiry)); err != nil {
 		return fmt.Errorf("sqlitestore: put: %w", err)
 	}
 	return nil
 }
 
+// Update implements sessionauth.SessionStore, in one statement: the record
+// changes only if it is live when the statement runs, under the write lock.
+// Nil data is stored as empty, as by Put.
+func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if err := s.Check(); err != nil {
+		return false, err
+	}
+	n, err := s.execAt(ctx, s.update, func(now int64) []any {
+		return []any{key, blob(data), unixnano.From(expiry), now}
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	return n > 0, nil
+}
+
 // Touch implements sessionauth.SessionStore.
 func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
-	if _, err := s.touch.ExecContext(ctx, unixNano(expiry), key, unixNano(s.now())); err != nil {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	_, err := s.execAt(ctx, s.touch, func(now int64) []any {
+		return []any{unixnano.From(expiry), key, now}
+	})
+	if err != nil {
 		return fmt.Errorf("sqlitestore: touch: %w", err)
 	}
 	return nil
 }
 
+// Rename implements sessionauth.SessionStore, in one statement that gives
+// the live row of oldKey the key newKey. It fails, moving nothing, if newKey
+// is in the file, even expired.
+func (s *Store) Rename(ctx context.Context, oldKey, newKey string) (bool, error) {
+	if err := s.Check(); err != nil {
+		return false, err
+	}
+	n, err := s.execAt(ctx, s.rename, func(now int64) []any {
+		return []any{oldKey, newKey, now}
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: rename: %w", err)
+	}
+	return n > 0, nil
+}
+
+// execAt is exec for a statement that tells live from expired rows: args
+// gets the store's clock reading, taken for each attempt, so that a retry
+// after a wait does not judge expiry at an instant already past.
+func (s *Store) execAt(ctx context.Context, stmt *sql.Stmt, args func(now int64) []any) (int64, error) {
+	var n int64
+	err := s.writing(ctx, func() error {
+		res, err := stmt.ExecContext(ctx, args(unixnano.From(s.now()))...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
 // ListUser implements sessionauth.SessionStore.
 func (s *Store) ListUser(ctx context.Context, userID string) ([]sessionauth.Record, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
 	if userID == "" {
 		return nil, nil // records written through scs belong to nobody
 	}
-	rows, err := s.listUser.QueryContext(ctx, userID, unixNano(s.now()))
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list user: %w", err)
-	}
-	defer rows.Close()
 	var out []sessionauth.Record
-	for rows.Next() {
-		var r sessionauth.Record
-		var exp int64
-		if err := rows.Scan(&r.Key, &r.Data, &exp); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list user: %w", err)
+	err := s.retry(ctx, func() error {
+		out = nil
+		rows, err := s.listUser.QueryContext(ctx, userID, unixnano.From(s.now()))
+		if err != nil {
+			return err
 		}
-		r.Expiry = time.Unix(0, exp)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var r sessionauth.Record
+			var exp int64
+			if err := rows.Scan(&r.Key, &r.Data, &exp); err != nil {
+				return err
+			}
+			r.Expiry = unixnano.Time(exp)
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list user: %w", err)
 	}
 	return out, nil
 }
 
-// DeleteUser implements sessionauth.SessionStore. It deletes the user's
-// expired records too, but counts only the live ones.
+// DeleteUser implements sessionauth.SessionStore, in one statement. It
+// deletes the user's expired records too, but counts only the live ones.
 func (s *Store) DeleteUser(ctx context.Context, userID, except string) (int, error) {
+	if err := s.Check(); err != nil {
+		return 0, err
+	}
 	if userID == "" {
 		return 0, nil
 	}
-	now := unixNano(s.now())
-	rows, err := s.delUser.QueryContext(ctx, userID, except)
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: delete user: %w", err)
-	}
-	defer rows.Close()
 	n := 0
-	for rows.Next() {
-		var exp int64
-		if err := rows.Scan(&exp); err != nil {
-			return 0, fmt.Errorf("sqlitestore: delete user: %w", err)
+	err := s.writing(ctx, func() error {
+		n = 0
+		now := unixnano.From(s.now())
+		rows, err := s.delUser.QueryContext(ctx, userID, except)
+		if err != nil {
+			return err
 		}
-		if exp > now {
-			n++
+		defer rows.Close()
+		for rows.Next() {
+			var exp int64
+			if err := rows.Scan(&exp); err != nil {
+				return err
+			}
+			if exp > now {
+				n++
+			}
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: delete user: %w", err)
 	}
 	return n, nil
@@ -840,10 +1041,14 @@ func (s *Store) Find(key string) ([]byte, bool, error) {
 	return s.FindCtx(context.Background(), key)
 }
 
-// FindCtx implements scs.CtxStore.
+// FindCtx implements scs.CtxStore: unlike Get, it reports an expired record
+// as missing, as scs expects.
 func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
-	data, _, found, err := s.Get(ctx, key)
-	return data, found, err
+	data, exp, found, err := s.lookup(ctx, key)
+	if err != nil || !found || exp <= unixnano.From(s.now()) {
+		return nil, false, err
+	}
+	return data, true, nil
 }
 
 // Commit implements scs.Store: it sets the data and expiry of key exactly,
@@ -854,7 +1059,10 @@ func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
 
 // CommitCtx implements scs.CtxStore.
 func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
-	if _, err := s.commit.ExecContext(ctx, key, blob(data), unixNano(expiry)); err != nil {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, s.commit, key, blob(data), unixnano.From(expiry)); err != nil {
 		return fmt.Errorf("sqlitestore: commit: %w", err)
 	}
 	return nil
@@ -867,7 +1075,10 @@ func (s *Store) Delete(key string) error {
 
 // DeleteCtx implements scs.CtxStore.
 func (s *Store) DeleteCtx(ctx context.Context, key string) error {
-	if _, err := s.del.ExecContext(ctx, key); err != nil {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, s.del, key); err != nil {
 		return fmt.Errorf("sqlitestore: delete: %w", err)
 	}
 	return nil
@@ -880,21 +1091,28 @@ func (s *Store) All() (map[string][]byte, error) {
 
 // AllCtx implements scs.IterableCtxStore.
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
-	rows, err := s.all.QueryContext(ctx, unixNano(s.now()))
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: all: %w", err)
+	if err := s.Check(); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	out := make(map[string][]byte)
-	for rows.Next() {
-		var key string
-		var data []byte
-		if err := rows.Scan(&key, &data); err != nil {
-			return nil, fmt.Errorf("sqlitestore: all: %w", err)
+	var out map[string][]byte
+	err := s.retry(ctx, func() error {
+		out = make(map[string][]byte)
+		rows, err := s.all.QueryContext(ctx, unixnano.From(s.now()))
+		if err != nil {
+			return err
 		}
-		out[key] = data
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var key string
+			var data []byte
+			if err := rows.Scan(&key, &data); err != nil {
+				return err
+			}
+			out[key] = data
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: all: %w", err)
 	}
 	return out, nil

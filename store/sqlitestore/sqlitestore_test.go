@@ -98,8 +98,10 @@ func TestNewRefusesANewerSchema(t *testing.T) {
 // caller's *sql.DB open on Close.
 func TestNewFromDBSharesTheApplicationsDatabase(t *testing.T) {
 	ctx := t.Context()
-	db := rawDB(t, newPath(t))
-	_, err := db.Exec(`CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB, expiry REAL); PRAGMA user_version = 7`)
+	db, err := sql.Open("sqlite", walDSN(newPath(t)))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	_, err = db.Exec(`CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB, expiry REAL); PRAGMA user_version = 7`)
 	require.NoError(t, err)
 
 	s, err := sqlitestore.NewFromDB(db, sqlitestore.Config{})

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
 // Sweep deletes the sessions expired at the store's clock now and reports how
@@ -14,14 +16,13 @@ import (
 // when ctx is done. It is safe to call at any time, concurrently with every
 // other method.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
-	now := unixNano(s.now())
+	if err := s.Check(); err != nil {
+		return 0, err
+	}
+	now := unixnano.From(s.now())
 	total := 0
 	for {
-		res, err := s.sweep.ExecContext(ctx, now, s.batch)
-		if err != nil {
-			return total, fmt.Errorf("sqlitestore: sweep: %w", err)
-		}
-		n, err := res.RowsAffected()
+		n, err := s.exec(ctx, s.sweep, now, s.batch)
 		if err != nil {
 			return total, fmt.Errorf("sqlitestore: sweep: %w", err)
 		}
