@@ -154,7 +154,10 @@ func Run(t *testing.T, newStore func(t *testing.T) ratelimit.Store) {
 
 	t.Run("InvalidRuleIsAnError", func(t *testing.T) {
 		s := newStore(t)
-		for _, r := range []ratelimit.Rule{{0, window}, {-1, window}, {limit, 0}, {limit, -time.Second}, {10, 9}} {
+		for _, r := range []ratelimit.Rule{
+			{Limit: 0, Window: window}, {Limit: -1, Window: window}, {Limit: limit, Window: 0},
+			{Limit: limit, Window: -time.Second}, {Limit: 10, Window: 9},
+		} {
 			_, err := s.Take(ctx, "invalid", r.Limit, r.Window, Start)
 			assert.ErrorIs(t, err, ratelimit.ErrInvalidRule, "%+v", r)
 		}
