@@ -56,11 +56,11 @@ const (
 // has run out behaves as no row: the next Take overwrites it, and a sweep
 // deletes it (see LimitConfig.SweepEvery).
 type LimitStore struct {
-	db                       *sql.DB
-	owned                    bool // OpenLimitStore opened db: Close closes it
+	db                        *sql.DB
+	owned                     bool // OpenLimitStore opened db: Close closes it
 	read, write, reset, sweep string
-	sweepEvery               int64
-	takes                    atomic.Int64
+	sweepEvery                int64
+	takes                     atomic.Int64
 }
 
 var _ ratelimit.Store = (*LimitStore)(nil)
