@@ -175,7 +175,11 @@ func New(cfg Config) (*API, error) {
 		a.hasher = h
 	}
 	if a.limiter == nil {
-		a.limiter = &ratelimit.Limiter{Store: ratelimit.NewMemory()}
+		l, err := ratelimit.New(ratelimit.Config{})
+		if err != nil {
+			return nil, err
+		}
+		a.limiter = l
 	}
 	if a.nameField == "" {
 		a.nameField = "email"

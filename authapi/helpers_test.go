@@ -139,12 +139,15 @@ func newFixture(t *testing.T, configure ...func(*authapi.Config)) *fixture {
 // limiter returns the sign-in limiter with the given limits per account and
 // client, per account, and per client, all per minute.
 func limiter(accountClient, account, client int) authapi.Limiter {
-	return &ratelimit.Limiter{
-		Store:         ratelimit.NewMemory(),
+	l, err := ratelimit.New(ratelimit.Config{
 		AccountClient: ratelimit.Rule{Limit: accountClient, Window: time.Minute},
 		Account:       ratelimit.Rule{Limit: account, Window: time.Minute},
 		Client:        ratelimit.Rule{Limit: client, Window: time.Minute},
+	})
+	if err != nil {
+		panic(err)
 	}
+	return l
 }
 
 type response struct {

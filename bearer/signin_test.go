@@ -67,11 +67,12 @@ func TestSignInReturnsTheSessionOfTheEndpoint(t *testing.T) {
 }
 
 func TestSignInReportsRefusalAndThrottlingWithoutSecrets(t *testing.T) {
-	lim := &ratelimit.Limiter{Store: ratelimit.NewMemory(), AccountClient: ratelimit.Rule{Limit: 1, Window: time.Minute}}
+	lim, err := ratelimit.New(ratelimit.Config{AccountClient: ratelimit.Rule{Limit: 1, Window: time.Minute}})
+	require.NoError(t, err)
 	srv, _ := signInServer(t, lim)
 	url := srv.URL + "/auth/sign-in"
 
-	_, err := bearer.SignIn(context.Background(), nil, url, "ada@example.com", "wrong-Pw11")
+	_, err = bearer.SignIn(context.Background(), nil, url, "ada@example.com", "wrong-Pw11")
 	require.ErrorIs(t, err, bearer.ErrInvalidCredentials)
 	assert.NotContains(t, err.Error(), "wrong-Pw11")
 

@@ -1,110 +1,96 @@
-// Package ratelimit limits sign-in attempts per account and per client
-// address.
+// Package ratelimit counts events per key in windows shared by every app
+// instance, to slow down password guessing: the sign-in handlers of authapi
+// ask a Limiter before they check a password.
 //
-// This file is a minimal in-memory STAND-IN with the agreed interface, so
-// that package authapi compiles and its tests run before the real package
-// lands on its own branch; that package replaces this file whole.
+//	lim, err := ratelimit.New(ratelimit.Config{Store: ratelimit.NewMemory()})
+//	retryAfter, err := lim.Attempt(ctx, email, clientIP, time.Now())
+//
+// # Algorithm
+//
+// A Rule of Limit events per Window is the generic cell rate algorithm
+// (GCRA): a key admits a burst of Limit events at once, then one event every
+// Window/Limit, so that in the long run it never admits more than Limit per
+// Window; a key left alone for Window is as good as new. Its state is one
+// number per key (the "theoretical arrival time", TAT): the instant at which
+// the key would be back to a full burst. That one number is what makes a
+// shared store simple: one read-compute-write of one value, atomic in Redis
+// (a Lua script), PostgreSQL (one UPSERT) and SQLite (one IMMEDIATE
+// transaction), and state past its TAT can be dropped, so stores stay small.
+//
+// # Why no library
+//
+// golang.org/x/time/rate is an in-process token bucket with state a store
+// cannot share, and github.com/go-chi/httprate is HTTP middleware whose
+// LimitCounter increments and reads in separate calls, which several app
+// instances cannot use to admit exactly Limit events. Neither offers the one
+// atomic step per backend that a shared GCRA needs (least of all on SQL), and
+// the step itself is Rule.Step, about twenty lines.
 package ratelimit
 
 import (
 	"context"
-	"sync"
+	"errors"
+	"fmt"
+	"math"
 	"time"
 )
 
-// Store counts attempts per key in windows.
+// Store keeps a Limiter's counters; one shared Store makes every app instance see the same counts.
 type Store interface {
-	// Take counts one attempt of key and returns 0 if it is within limit
-	// attempts per window, or how long until it would be.
+	// Take counts one event under key at now if that keeps the key within rate (limit events per window,
+	// GCRA / sliding-window semantics, bursts of up to limit), atomically in the store, and returns 0;
+	// otherwise it counts nothing and returns how long until one more event would fit (> 0).
 	Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (retryAfter time.Duration, err error)
-	// Reset forgets the attempts of key.
+	// Reset forgets every event counted under key.
 	Reset(ctx context.Context, key string) error
 }
 
-// Rule is a number of attempts per window.
+// Rule is one limit: at most Limit events per Window.
 type Rule struct {
 	Limit  int
 	Window time.Duration
 }
 
-// Limiter applies three rules: per account and client address (tight), per
-// account alone (looser, so a victim's account is not locked out by one
-// attacker address, but a spread-out guessing run still stops), and per
-// client address alone (credential stuffing across accounts).
-type Limiter struct {
-	Store Store
-	// Defaults: 5 per minute, 20 per 15 minutes, 100 per 15 minutes.
-	AccountClient, Account, Client Rule
-}
+// ErrInvalidRule is returned (wrapped) for a Rule that Validate refuses.
+var ErrInvalidRule = errors.New("ratelimit: invalid rule")
 
-// Attempt counts a sign-in attempt and returns 0 if it may go on, or how long
-// the client must wait.
-func (l *Limiter) Attempt(ctx context.Context, account, client string, now time.Time) (time.Duration, error) {
-	var wait time.Duration
-	for _, k := range []struct {
-		key string
-		r   Rule
-		d   Rule
-	}{
-		{"ac\x00" + account + "\x00" + client, l.AccountClient, Rule{5, time.Minute}},
-		{"a\x00" + account, l.Account, Rule{20, 15 * time.Minute}},
-		{"c\x00" + client, l.Client, Rule{100, 15 * time.Minute}},
-	} {
-		r := k.r
-		if r.Limit == 0 {
-			r = k.d
-		}
-		d, err := l.Store.Take(ctx, k.key, r.Limit, r.Window, now)
-		if err != nil {
-			return 0, err
-		}
-		wait = max(wait, d)
+// Validate fails with an error wrapping ErrInvalidRule unless Limit is at
+// least 1 and Window holds at least Limit nanoseconds (Interval is then at
+// least one nanosecond).
+func (r Rule) Validate() error {
+	if r.Limit < 1 || r.Window <= 0 || r.Window/time.Duration(r.Limit) < 1 {
+		return fmt.Errorf("%w: %d per %v", ErrInvalidRule, r.Limit, r.Window)
 	}
-	return wait, nil
-}
-
-// Succeeded clears the account's counts, never the client's.
-func (l *Limiter) Succeeded(ctx context.Context, account, client string) error {
-	if err := l.Store.Reset(ctx, "ac\x00"+account+"\x00"+client); err != nil {
-		return err
-	}
-	return l.Store.Reset(ctx, "a\x00"+account)
-}
-
-// Memory is an in-process Store of fixed windows.
-type Memory struct {
-	mu sync.Mutex
-	w  map[string]window
-}
-
-type window struct {
-	start time.Time
-	n     int
-}
-
-// NewMemory returns an empty in-process Store.
-func NewMemory() *Memory { return &Memory{w: map[string]window{}} }
-
-// Take implements Store.
-func (m *Memory) Take(_ context.Context, key string, limit int, win time.Duration, now time.Time) (time.Duration, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	w := m.w[key]
-	if !now.Before(w.start.Add(win)) {
-		w = window{start: now}
-	}
-	w.n++
-	m.w[key] = w
-	if w.n > limit {
-		return w.start.Add(win).Sub(now), nil
-	}
-	return 0, nil
-}
-
-// Reset implements Store.
-func (m *Memory) Reset(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.w, key)
 	return nil
+}
+
+// Interval is the time one event takes to come back: Window/Limit, rounded
+// down to the nanosecond. It is the Retry-After of the first event refused
+// after a burst.
+func (r Rule) Interval() time.Duration { return r.Window / time.Duration(r.Limit) }
+
+// Capacity is the span of a full burst, Limit × Interval: a key whose TAT is
+// Capacity ahead of now refuses the next event. It is Window rounded down to
+// a multiple of Limit nanoseconds, so that a burst is exactly Limit events.
+func (r Rule) Capacity() time.Duration { return r.Interval() * time.Duration(r.Limit) }
+
+// Step is one Take of the rule on a key whose state is tat (Unix
+// nanoseconds; math.MinInt64, or any instant not after now, for a key
+// without state) at now (Unix nanoseconds). If the event fits, retryAfter
+// is 0 and next is the state to store; otherwise retryAfter > 0 and next is
+// tat unchanged. A key whose state is not after now may be forgotten: it
+// behaves as one without state. r must be valid (see Validate).
+func (r Rule) Step(tat, now int64) (next int64, retryAfter time.Duration) {
+	interval, capacity := int64(r.Interval()), int64(r.Capacity())
+	base := max(tat, now)
+	// The event fits if base + interval - capacity <= now. base >= now, so
+	// their difference fits in a uint64 whatever the instants.
+	ahead := uint64(base) - uint64(now)
+	if slack := uint64(capacity - interval); ahead > slack {
+		return tat, time.Duration(min(ahead-slack, math.MaxInt64))
+	}
+	if base > math.MaxInt64-interval {
+		return math.MaxInt64, 0
+	}
+	return base + interval, 0
 }
