@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/password"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind: every
@@ -135,10 +136,14 @@ type testServer struct {
 	stop   func() error // ends run as SIGTERM would and returns its error
 }
 
-// fastPasswords hashes the demo passwords at bcrypt's minimum cost: the
-// default cost makes every sign-in and every start take seconds under the
-// race detector. The built binaries of binary_test.go keep the real cost.
-func fastPasswords(cfg *appConfig) { cfg.passwordCost = bcrypt.MinCost }
+// fastPasswords seeds the demo hashes at bcrypt's minimum cost and upgrades
+// them to argon2id of 64 KiB and one pass: the default costs make every
+// sign-in and every start take seconds under the race detector. The built
+// binaries of binary_test.go keep the real costs.
+func fastPasswords(cfg *appConfig) {
+	cfg.passwordCost = bcrypt.MinCost
+	cfg.hashParams = password.Params{Memory: 64, Time: 1}
+}
 
 // memoryStore is the -store flag of the in-memory store.
 var memoryStore = []string{"-store", "memory"}
