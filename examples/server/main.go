@@ -66,6 +66,7 @@ import (
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/ratelimit"
 )
 
 func main() {
@@ -180,6 +181,10 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr s
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
+	rule := func(r ratelimit.Rule) string { return fmt.Sprintf("%d per %v", r.Limit, r.Window) }
+	log.Info("sign-in limits", "account", rule(ratelimit.DefaultAccount),
+		"account_and_address", rule(ratelimit.DefaultAccountClient), "address", rule(ratelimit.DefaultClient),
+		"trusted_proxies", fmt.Sprint(o.trustedProxies))
 	log.Info("listening", "addr", "http://"+addr)
 	printSignIn(log, addr)
 	if ready != nil {
