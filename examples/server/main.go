@@ -22,8 +22,9 @@
 //	-lifetime         sessions expire this long after sign-in, whatever their use
 //	-touch-interval   how stale the stored last use may get
 //	-demo-password    password of every demo user (default demo-password)
-//	-trusted-proxies  comma-separated CIDR prefixes of the reverse proxies
-//	                  whose X-Forwarded-For names the client (default none)
+//	-trusted-proxies  comma-separated CIDR prefixes (or single addresses) of the
+//	                  reverse proxies whose X-Forwarded-For names the client
+//	                  (default none)
 //
 // -store-timeout is the longest the server waits for one answer of the
 // session store: a store that is down or hangs turns into a 503
@@ -37,8 +38,9 @@
 // Sign-in attempts are counted in the session store itself (the SQLite
 // file, Redis, PostgreSQL; in memory for -store memory), so that every
 // instance on one store shares the counts, with the defaults of package
-// ratelimit: 5 attempts per account per minute, 5 per account from one
-// client address per 5 minutes, 50 per client address per minute. Past
+// ratelimit: 5 attempts per account per minute (a burst of 5, then one
+// every 12 s), 5 per account from one client address per 5 minutes (then
+// one a minute), 50 per client address per minute. Past
 // them the answer is 429 {"message":"Too Many Requests"} with Retry-After
 // in seconds; the password is then not even checked. A correct password
 // clears the account's counts, never the address's.
