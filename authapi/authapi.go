@@ -22,13 +22,19 @@
 // Every response carries Content-Type (but a 204, which has no content),
 // Cache-Control: no-store and X-Content-Type-Options: nosniff. Errors are
 // {"message":...}: 400 for a body that is not exactly one JSON object of the
-// two string fields (at most 4 KiB, no unknown or repeated field, nothing
-// after it), 415 for a Content-Type other than application/json, 401
-// {"message":"Unauthorized"} with a WWW-Authenticate challenge for every
-// refused credential (wrong password, unknown name, bad token alike), 429
-// with Retry-After in seconds when the sign-in limits are reached, and 503
-// when the session store, the account lookup or the limiter fails: sign-in
-// fails closed.
+// two fields, each a string or null (at most 4 KiB, no unknown or repeated
+// field, nothing after it); 401 {"message":"Unauthorized"} with a
+// WWW-Authenticate challenge for every refused credential (wrong password,
+// unknown name, a name or password missing or null, bad token alike, each
+// after the same work); 429 with Retry-After in seconds when the sign-in
+// limits are reached; and 503 when the session store, the account lookup or
+// the limiter fails: sign-in fails closed.
+//
+// The sign-in's Content-Type is not checked, so that any client that sends
+// the JSON body is served as it was by hand-written handlers: the token is
+// in the response body, not in a cookie, so a cross-site form that posts
+// credentials (the attack a Content-Type check stops) gets a token that its
+// page cannot read and the browser does not keep.
 //
 // # Sign-in limits
 //

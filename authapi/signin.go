@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,7 +18,8 @@ import (
 // MaxBody bounds the sign-in request body, in bytes.
 const MaxBody = 4 << 10
 
-// maxNameLen bounds the sign-in name (an email address is at most 254).
+// maxNameLen bounds the sign-in name (an email address is at most 254): a
+// longer one is refused as no account's, without asking Config.Accounts.
 const maxNameLen = 320
 
 type signInResponse struct {
@@ -30,15 +30,17 @@ type signInResponse struct {
 
 // SignIn answers POST /auth/sign-in: it checks {"email","password"} against
 // the account and answers 200 {"token","expiresAt","idleExpiresAt"} with a
-// new session, or 401 for a wrong password or unknown name alike, after the
-// same work. See the package documentation for the other answers.
+// new session, or 401 for a wrong password, an unknown name or a missing one
+// alike, after the same work. See the package documentation for the other
+// answers.
+//
+// The request's Content-Type is not checked: the token is in the response
+// body, which a page of another origin cannot read, and no cookie is set, so
+// a cross-site form that posts credentials gains nothing; the body is
+// decoded strictly all the same.
 func (a *API) SignIn(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !isJSON(r.Header.Get("Content-Type")) {
-		writeMessage(w, http.StatusUnsupportedMediaType, "Unsupported Media Type: expected application/json")
-		return
-	}
-	name, pw, err := decodeCredentials(http.MaxBytesReader(w, r.Body, MaxBody), a.nameField)
+	name, pw, complete, err := decodeCredentials(http.MaxBytesReader(w, r.Body, MaxBody), a.nameField)
 	if err != nil {
 		writeMessage(w, http.StatusBadRequest, fmt.Sprintf(`Bad Request: expected {"%s","password"}`, a.nameField))
 		return
@@ -54,6 +56,16 @@ func (a *API) SignIn(w http.ResponseWriter, r *http.Request) {
 		a.m.Report(ctx, r, sessionauth.Event{Kind: sessionauth.EventSignInThrottled, RemoteAddr: client})
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
 		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
+		return
+	}
+	if !complete || len(name) > maxNameLen {
+		// No account has such a name, and no password is the empty one:
+		// refused, after the work of an unknown name.
+		if err := a.hasher.VerifyNone(ctx, pw); err != nil {
+			a.m.Error(w, r, fmt.Errorf("%w: checking the password: %w", sessionauth.ErrUnavailable, err))
+			return
+		}
+		a.refuse(w, r, "", client)
 		return
 	}
 
@@ -120,49 +132,47 @@ func (a *API) upgrade(r *http.Request, userID, pw string) {
 	}
 }
 
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "application/json"
-}
-
 var errBadBody = errors.New("authapi: malformed sign-in body")
 
-// decodeCredentials reads exactly one JSON object holding two strings, the
-// name under nameField and "password": no other field, no field twice (which
-// encoding/json would accept, the last one winning), nothing after it.
-func decodeCredentials(body io.Reader, nameField string) (name, pw string, err error) {
+// decodeCredentials reads exactly one JSON object whose only fields are the
+// name under nameField and "password", each a string or null, each at most
+// once (encoding/json would accept a field twice, the last one winning), and
+// nothing after it; anything else is errBadBody. complete is false when
+// either field is missing or null: that is not a malformed request but a
+// credential that no account has, which the caller refuses as such.
+func decodeCredentials(body io.Reader, nameField string) (name, pw string, complete bool, err error) {
 	dec := json.NewDecoder(body)
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", "", errBadBody
+		return "", "", false, errBadBody
 	}
-	var seenName, seenPW bool
+	var seenName, seenPW, gotName, gotPW bool
 	for dec.More() {
 		k, err := dec.Token()
 		if err != nil {
-			return "", "", errBadBody
+			return "", "", false, errBadBody
 		}
 		v, err := dec.Token()
+		if err != nil {
+			return "", "", false, errBadBody
+		}
 		s, isString := v.(string)
-		if err != nil || !isString {
-			return "", "", errBadBody
+		if !isString && v != nil { // nil is JSON's null
+			return "", "", false, errBadBody
 		}
 		switch {
 		case k == nameField && !seenName:
-			name, seenName = s, true
+			name, seenName, gotName = s, true, isString
 		case k == "password" && !seenPW:
-			pw, seenPW = s, true
+			pw, seenPW, gotPW = s, true, isString
 		default:
-			return "", "", errBadBody
+			return "", "", false, errBadBody
 		}
 	}
 	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return "", "", errBadBody
+		return "", "", false, errBadBody
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return "", "", errBadBody
+		return "", "", false, errBadBody
 	}
-	if !seenName || !seenPW || len(name) > maxNameLen {
-		return "", "", errBadBody
-	}
-	return name, pw, nil
+	return name, pw, gotName && gotPW, nil
 }

@@ -27,7 +27,9 @@ func TestBearerTransportAgainstTheExampleServer(t *testing.T) {
 	store := memstore.New()
 	t.Cleanup(func() { _ = store.Close() })
 	const password = "bearer-client-password"
-	a, err := newApp(appConfig{store: store, demoPassword: password, log: slog.New(slog.DiscardHandler)})
+	cfg := appConfig{store: store, demoPassword: password, log: slog.New(slog.DiscardHandler)}
+	fastPasswords(&cfg)
+	a, err := newApp(cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.routes())
 	t.Cleanup(srv.Close)

@@ -17,10 +17,10 @@ import (
 // deadline of one store call: a store call that hangs is cut by the Manager
 // first, which logs it as the store failure it is and answers 503 through
 // the handler. The slack leaves room for the work around the store calls (a
-// sign-in's bcrypt hash takes about 100 ms) so that it does not eat into the
-// store's time, and the request deadline still catches what the Manager's
-// cannot: calls that each answer in time but add up, or a store that does
-// not honour its deadline.
+// sign-in's password check takes tens of milliseconds) so that it does not
+// eat into the store's time, and the request deadline still catches what the
+// Manager's cannot: calls that each answer in time but add up, or a store
+// that does not honour its deadline.
 const requestSlack = time.Second
 
 // maxStoreTimeout bounds -store-timeout: an HTTP client waits for an answer,

@@ -19,10 +19,7 @@ const (
 // owner, an admin and a developer; organization Globex with one project and
 // its owner, who has no access to Acme. Each project starts with one API key.
 func seedDemo(password string, cost int) (*directory, *sessionauth.MemoryAccess, *keyStore, error) {
-	users, err := newDirectory(cost)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	users := newDirectory(cost)
 	for _, u := range []struct{ id, email, name string }{
 		{ownerID, "owner@example.com", "Olivia Owner"},
 		{adminID, "admin@example.com", "Adam Admin"},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -47,6 +48,10 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"store timeout over an hour", []string{"-store", "memory", "-store-timeout", "61m"}},
 		{"store timeout without a unit", []string{"-store", "memory", "-store-timeout", "3"}},
 		{"address that cannot be listened on", []string{"-store", "memory", "-addr", "127.0.0.1:99999"}},
+		{"trusted proxy that is no prefix", []string{"-store", "memory", "-trusted-proxies", "proxy.internal"}},
+		{"trusted prefix too long", []string{"-store", "memory", "-trusted-proxies", "10.0.0.0/33"}},
+		{"trusted prefix with host bits", []string{"-store", "memory", "-trusted-proxies", "10.0.0.0/8,192.168.1.1/16"}},
+		{"trusted proxies with an empty entry", []string{"-store", "memory", "-trusted-proxies", "10.0.0.0/8,,127.0.0.1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +59,29 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 			err := run(context.Background(), tt.args, io.Discard, func(string) { ready = true }, fastPasswords)
 			assert.Error(t, err)
 			assert.False(t, ready, "the server did not start")
+		})
+	}
+}
+
+// TestTrustedProxiesFlag pins how -trusted-proxies reads: comma-separated
+// prefixes or single addresses, spaces allowed, none by default.
+func TestTrustedProxiesFlag(t *testing.T) {
+	tests := []struct {
+		value string
+		want  []netip.Prefix
+	}{
+		{"", nil},
+		{"10.0.0.0/8", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}},
+		{"10.0.0.0/8, 127.0.0.1 ,fd00::/8", []netip.Prefix{
+			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("fd00::/8")}},
+		{"::ffff:192.0.2.1", []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}},
+		{"2001:db8::1", []netip.Prefix{netip.MustParsePrefix("2001:db8::1/128")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			o, err := parseFlags([]string{"-trusted-proxies", tt.value}, io.Discard)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, o.trustedProxies)
 		})
 	}
 }

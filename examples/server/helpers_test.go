@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +22,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/password"
+	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind: every
@@ -135,10 +139,14 @@ type testServer struct {
 	stop   func() error // ends run as SIGTERM would and returns its error
 }
 
-// fastPasswords hashes the demo passwords at bcrypt's minimum cost: the
-// default cost makes every sign-in and every start take seconds under the
-// race detector. The built binaries of binary_test.go keep the real cost.
-func fastPasswords(cfg *appConfig) { cfg.passwordCost = bcrypt.MinCost }
+// fastPasswords seeds the demo hashes at bcrypt's minimum cost and upgrades
+// them to argon2id of 64 KiB and one pass: the default costs make every
+// sign-in and every start take seconds under the race detector. The built
+// binaries of binary_test.go keep the real costs.
+func fastPasswords(cfg *appConfig) {
+	cfg.passwordCost = bcrypt.MinCost
+	cfg.hashParams = password.Params{Memory: 64, Time: 1}
+}
 
 // memoryStore is the -store flag of the in-memory store.
 var memoryStore = []string{"-store", "memory"}
@@ -204,6 +212,29 @@ func startServer(t *testing.T, args []string, opts ...func(*appConfig)) *testSer
 	return s
 }
 
+// discardLogger returns a logger that drops everything.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// startApp serves the app of cfg, on a memstore unless cfg names a store,
+// on a real loopback listener until the test ends. Unlike startServer it
+// gives the test the app itself, to look at what the handlers changed.
+func startApp(t *testing.T, cfg appConfig) (*app, *testServer) {
+	t.Helper()
+	if cfg.store == nil {
+		store := memstore.New()
+		t.Cleanup(func() { _ = store.Close() })
+		cfg.store = store
+	}
+	a, err := newApp(cfg)
+	require.NoError(t, err)
+	srv := httptest.NewServer(a.routes())
+	t.Cleanup(srv.Close)
+	transport := &http.Transport{}
+	t.Cleanup(transport.CloseIdleConnections)
+	return a, &testServer{url: srv.URL, addr: srv.Listener.Addr().String(), logs: newLockedBuffer(),
+		client: &http.Client{Transport: transport, Timeout: 30 * time.Second}}
+}
+
 // response is a server's answer, read in full.
 type response struct {
 	status int
@@ -252,6 +283,8 @@ func (s *testServer) doHeaders(t *testing.T, method, path string, body any, head
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	// Every answer of the server, whatever the route or the error.
+	assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), "%s %s: %d %s", method, path, resp.StatusCode, data)
 	return response{status: resp.StatusCode, header: resp.Header, body: data}
 }
 

@@ -7,14 +7,49 @@
 // postgres are the alternatives), seeds demo organizations, projects and users
 // on start, and prints how to sign in (the demo users' password is
 // -demo-password, "demo-password" by default; the log never shows it). See the
-// repository README for a curl walkthrough.
+// repository README for a curl walkthrough. The sign-in and session routes
+// are package authapi's; every response carries X-Content-Type-Options:
+// nosniff.
 //
-// -store-timeout (default 3s) is the longest the server waits for one answer
-// of the session store: a store that is down or hangs turns into a 503
+// Flags:
+//
+//	-addr             address to listen on (default 127.0.0.1:8080)
+//	-store            session store: sqlite (default), memory, redis or postgres
+//	-db               SQLite file of the sqlite store (default sessionauth-example.db)
+//	-store-url        Redis or PostgreSQL URL of the redis and postgres stores
+//	-store-timeout    longest wait for one answer of the store (default 3s, at most 1h)
+//	-idle-timeout     sessions expire after this long unused
+//	-lifetime         sessions expire this long after sign-in, whatever their use
+//	-touch-interval   how stale the stored last use may get
+//	-demo-password    password of every demo user (default demo-password)
+//	-trusted-proxies  comma-separated CIDR prefixes (or single addresses) of the
+//	                  reverse proxies whose X-Forwarded-For names the client
+//	                  (default none)
+//
+// -store-timeout is the longest the server waits for one answer of the
+// session store: a store that is down or hangs turns into a 503
 // {"message":"Service Unavailable"} within it, never a request that hangs
 // with the store. A whole request is cut, with the same 503, at
 // -store-timeout plus one second, the time left for the work around the
 // store calls.
+//
+// # Sign-in limits
+//
+// Sign-in attempts are counted in the session store itself (the SQLite
+// file, Redis, PostgreSQL; in memory for -store memory), so that every
+// instance on one store shares the counts, with the defaults of package
+// ratelimit: 5 attempts per account per minute (a burst of 5, then one
+// every 12 s), 5 per account from one client address per 5 minutes (then
+// one a minute), 50 per client address per minute. Past
+// them the answer is 429 {"message":"Too Many Requests"} with Retry-After
+// in seconds; the password is then not even checked. A correct password
+// clears the account's counts, never the address's.
+//
+// The client address is the connection's peer. Behind a reverse proxy, every
+// client would share the proxy's address (and its budget): name the proxy in
+// -trusted-proxies, and the address it appends to X-Forwarded-For counts
+// instead. Never trust a prefix that clients can connect from directly: they
+// could then write any address they like into the header.
 package main
 
 import (
@@ -26,12 +61,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/ratelimit"
 )
 
 func main() {
@@ -54,6 +91,8 @@ type options struct {
 	lifetime      time.Duration
 	touchInterval time.Duration
 	demoPassword  string
+	// trustedProxies is -trusted-proxies, parsed.
+	trustedProxies []netip.Prefix
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -70,6 +109,11 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.DurationVar(&o.lifetime, "lifetime", sessionauth.DefaultLifetime, "sessions expire this long after sign-in, whatever their use")
 	fs.DurationVar(&o.touchInterval, "touch-interval", 0, "how stale the stored last use may get (default: 1m or idle-timeout/10)")
 	fs.StringVar(&o.demoPassword, "demo-password", "demo-password", "password of every demo user")
+	fs.Func("trusted-proxies", "comma-separated CIDR prefixes of the reverse proxies whose X-Forwarded-For names the client of a sign-in (default none: the client is the connection's peer)",
+		func(s string) (err error) {
+			o.trustedProxies, err = parsePrefixes(s)
+			return err
+		})
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -97,24 +141,25 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr s
 	log := slog.New(slog.NewTextHandler(logOut, nil))
 
 	cfg := appConfig{
-		storeTimeout:  o.storeTimeout,
-		idleTimeout:   o.idleTimeout,
-		lifetime:      o.lifetime,
-		touchInterval: o.touchInterval,
-		demoPassword:  o.demoPassword,
-		log:           log,
+		storeTimeout:   o.storeTimeout,
+		idleTimeout:    o.idleTimeout,
+		lifetime:       o.lifetime,
+		touchInterval:  o.touchInterval,
+		demoPassword:   o.demoPassword,
+		log:            log,
+		trustedProxies: o.trustedProxies,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	store, closeStore, err := openStore(ctx, o, cfg.storeName, log)
+	opened, err := openStore(ctx, o, cfg.storeName, log)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	cfg.store = store
+	defer opened.close()
+	cfg.store, cfg.limits = opened.sessions, opened.limits
 	if cfg.wrapStore != nil {
-		cfg.store = cfg.wrapStore(store)
+		cfg.store = cfg.wrapStore(opened.sessions)
 	}
 	app, err := newApp(cfg)
 	if err != nil {
@@ -138,6 +183,10 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready func(addr s
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
+	rule := func(r ratelimit.Rule) string { return fmt.Sprintf("%d per %v", r.Limit, r.Window) }
+	log.Info("sign-in limits", "account", rule(ratelimit.DefaultAccount),
+		"account_and_address", rule(ratelimit.DefaultAccountClient), "address", rule(ratelimit.DefaultClient),
+		"trusted_proxies", fmt.Sprint(o.trustedProxies))
 	log.Info("listening", "addr", "http://"+addr)
 	printSignIn(log, addr)
 	if ready != nil {

@@ -54,7 +54,7 @@ func uniqueName(t *testing.T) string {
 }
 
 // postgresForTest returns the test database's URL and a table of the test's
-// own, dropped when the test ends (after the servers it started, which stop
+// own, dropped with the server's limits table beside it when the test ends (after the servers it started, which stop
 // first).
 func postgresForTest(t *testing.T) (storeURL, table string) {
 	t.Helper()
@@ -67,7 +67,7 @@ func postgresForTest(t *testing.T) (storeURL, table string) {
 			return
 		}
 		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, "DROP TABLE IF EXISTS "+table)
+		_, err = conn.Exec(ctx, "DROP TABLE IF EXISTS "+table+", "+table+"_limits")
 		assert.NoError(t, err)
 		// pgstore records the schema version of each table it manages.
 		_, _ = conn.Exec(ctx, "DELETE FROM sessionauth_schema WHERE table_name = $1", table)
@@ -76,7 +76,8 @@ func postgresForTest(t *testing.T) (storeURL, table string) {
 }
 
 // redisForTest returns the test Redis server's URL and a key prefix of the
-// test's own, whose keys are deleted when the test ends.
+// test's own, whose keys (sessions and sign-in limits) are deleted when the
+// test ends.
 func redisForTest(t *testing.T) (storeURL, prefix string) {
 	t.Helper()
 	storeURL = testenv.RedisURL(t)
@@ -89,12 +90,15 @@ func redisForTest(t *testing.T) (storeURL, prefix string) {
 		client := redis.NewClient(opts)
 		defer client.Close()
 		ctx := context.Background()
-		// redisstore keys all start with "{prefix}:".
-		iter := client.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
-		for iter.Next(ctx) {
-			assert.NoError(t, client.Del(ctx, iter.Val()).Err())
+		// redisstore's session keys all start with "{prefix}:", those of
+		// its LimitStore with "prefix:limit:".
+		for _, pattern := range []string{"{" + prefix + "}:*", prefix + ":limit:*"} {
+			iter := client.Scan(ctx, 0, pattern, 1000).Iterator()
+			for iter.Next(ctx) {
+				assert.NoError(t, client.Del(ctx, iter.Val()).Err())
+			}
+			assert.NoError(t, iter.Err())
 		}
-		assert.NoError(t, iter.Err())
 	})
 	return storeURL, prefix
 }
