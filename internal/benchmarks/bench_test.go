@@ -230,7 +230,7 @@ func runParallel(b *testing.B, h http.Handler, req *http.Request, failures *atom
 // newMemstoreManager returns a Manager on a fresh memstore and the token of
 // one session of benchUser.
 func newMemstoreManager(b *testing.B, access sessionauth.AccessResolver) (*sessionauth.Manager, string) {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	b.Cleanup(func() { _ = store.Close() })
 	return newManager(b, sessionauth.Config{Store: store, Access: access})
 }

@@ -30,7 +30,7 @@ const (
 func BenchmarkTouchWrites(b *testing.B) {
 	b.Run("memstore", func(b *testing.B) {
 		benchmarkTouchWrites(b, func(now func() time.Time) sessionauth.SessionStore {
-			s := memstore.NewWithConfig(memstore.Config{Now: now, SweepInterval: -1})
+			s := memstore.New(memstore.Config{Now: now, SweepInterval: -1})
 			b.Cleanup(func() { _ = s.Close() })
 			return s
 		})
