@@ -239,7 +239,7 @@ func newMemstoreManager(b *testing.B, access sessionauth.AccessResolver) (*sessi
 // opens it) and the token of one session of benchUser, read once so that
 // the benchmark starts warm.
 func newSQLiteManager(b *testing.B) (*sessionauth.Manager, string) {
-	store, err := sqlitestore.New(filepath.Join(b.TempDir(), "sessions.db"), sqlitestore.Config{})
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "sessions.db"), sqlitestore.Config{})
 	must(b, err)
 	b.Cleanup(func() { _ = store.Close() })
 	m, token := newManager(b, sessionauth.Config{Store: store})

@@ -37,7 +37,7 @@ func BenchmarkTouchWrites(b *testing.B) {
 	})
 	b.Run("sqlitestore", func(b *testing.B) {
 		benchmarkTouchWrites(b, func(now func() time.Time) sessionauth.SessionStore {
-			s, err := sqlitestore.New(filepath.Join(b.TempDir(), "sessions.db"), sqlitestore.Config{Now: now, SweepInterval: -1})
+			s, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "sessions.db"), sqlitestore.Config{Now: now, SweepInterval: -1})
 			must(b, err)
 			b.Cleanup(func() { _ = s.Close() })
 			return s
