@@ -43,7 +43,7 @@ import (
 type Config struct {
 	// SweepInterval is how often expired sessions are deleted to free
 	// memory. A negative value disables the background sweep (call Sweep
-	// yourself). Default: DefaultSweepInterval.
+	// yourself). Default: one minute (DefaultSweepInterval).
 	SweepInterval time.Duration
 
 	// Now is the clock that decides expiry. Default: time.Now.
