@@ -107,7 +107,7 @@ func TestNewRefusesStoresThatCannotServe(t *testing.T) {
 }
 
 func TestNewBoundsDurationsAtMaxDuration(t *testing.T) {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	t.Cleanup(func() { _ = store.Close() })
 	_, err := sessionauth.New(sessionauth.Config{Store: store, Lifetime: sessionauth.MaxDuration + time.Nanosecond})
 	assert.Error(t, err)
@@ -126,7 +126,7 @@ func TestLongestLifetimeNearYear2262IsNotDeadOnArrival(t *testing.T) {
 	} {
 		clock := newStepClock()
 		clock.Set(start)
-		store := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: -1})
+		store := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: -1})
 		m, err := sessionauth.New(sessionauth.Config{Store: store, Now: clock.Now,
 			IdleTimeout: sessionauth.MaxDuration, Lifetime: sessionauth.MaxDuration})
 		require.NoError(t, err)
@@ -144,7 +144,7 @@ func TestLongestLifetimeNearYear2262IsNotDeadOnArrival(t *testing.T) {
 // ERROR as an outage.
 func TestStoreTimeoutAnswersAHungStoreWith503(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newFaultStore(memstore.NewWithConfig(memstore.Config{SweepInterval: -1}))
+		store := newFaultStore(memstore.New(memstore.Config{SweepInterval: -1}))
 		log := newLogCapture()
 		m, err := sessionauth.New(sessionauth.Config{Store: store, Logger: log.logger(), StoreTimeout: 250 * time.Millisecond})
 		require.NoError(t, err)
@@ -173,7 +173,7 @@ func TestStoreTimeoutAnswersAHungStoreWith503(t *testing.T) {
 // Every kind of store call is bounded, not only the read of a request.
 func TestStoreTimeoutBoundsEveryOperation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newFaultStore(memstore.NewWithConfig(memstore.Config{SweepInterval: -1}))
+		store := newFaultStore(memstore.New(memstore.Config{SweepInterval: -1}))
 		m, err := sessionauth.New(sessionauth.Config{Store: store, StoreTimeout: time.Second})
 		require.NoError(t, err)
 		ctx := context.Background()
@@ -259,7 +259,7 @@ func TestCorruptRecordIsNoSessionOnEveryReadPath(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, do(h.m.Require(userHandler), "Bearer "+token).Code)
 		assert.Contains(t, h.logs.String(), "unreadable session record treated as absent")
 	})
-	store := newFaultStore(memstore.NewWithConfig(memstore.Config{SweepInterval: -1}))
+	store := newFaultStore(memstore.New(memstore.Config{SweepInterval: -1}))
 	logs := newLogCapture()
 	m, err := sessionauth.New(sessionauth.Config{Store: store, Logger: logs.logger()})
 	require.NoError(t, err)
@@ -303,7 +303,7 @@ func (c ctxOnlyIterable) AllCtx(ctx context.Context) (map[string][]byte, error) 
 }
 
 func TestManagerListsAndRevokesThroughAllCtx(t *testing.T) {
-	mem := memstore.New()
+	mem := memstore.New(memstore.Config{})
 	t.Cleanup(func() { _ = mem.Close() })
 	m, err := sessionauth.New(sessionauth.Config{Store: ctxOnlyIterable{mem}})
 	require.NoError(t, err)

@@ -169,7 +169,7 @@ func newAuditServer(t *testing.T) *auditServer {
 	t.Helper()
 	a := &auditServer{clock: newTestClock(), log: newLogCapture(), events: &eventLog{}}
 	storeNow := func() time.Time { return a.clock.Now().Add(-time.Duration(a.storeLag.Load())) }
-	mem := memstore.NewWithConfig(memstore.Config{Now: storeNow, SweepInterval: -1})
+	mem := memstore.New(memstore.Config{Now: storeNow, SweepInterval: -1})
 	a.store = newFaultStore(mem)
 	access := sessionauth.NewMemoryAccess()
 	require.NoError(t, access.AddOrganization("acme", "Acme"))
@@ -506,7 +506,7 @@ func TestAuthenticationOutsideMiddlewareIsAudited(t *testing.T) {
 // that needs no touch allocates nothing.
 func TestSuccessfulAuthenticationDoesNotAllocate(t *testing.T) {
 	clock := newTestClock()
-	store := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: -1})
+	store := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: -1})
 	var armed atomic.Bool
 	m, err := sessionauth.New(sessionauth.Config{Store: store, Now: clock.Now, OnEvent: func(context.Context, sessionauth.Event) {
 		if armed.Load() {

@@ -27,7 +27,7 @@ const devTestToken = "test-token"
 // /projects/{projectID}/{role} behind RequireRole(role).
 func newDevServer(t *testing.T, p *sessionauth.DevPrincipal, resolver sessionauth.AccessResolver) (*sessionauth.Manager, *syncBuffer, *httptest.Server) {
 	t.Helper()
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	t.Cleanup(func() { store.Close() })
 	logs := &syncBuffer{}
 	m, err := sessionauth.New(sessionauth.Config{

@@ -32,7 +32,7 @@ func TestDevTokenIsUnknownWithoutTheDevTag(t *testing.T) {
 	}
 	for _, pr := range principals {
 		t.Run(pr.name, func(t *testing.T) {
-			store := memstore.New()
+			store := memstore.New(memstore.Config{})
 			t.Cleanup(func() { store.Close() })
 			access := sessionauth.NewMemoryAccess()
 			require.NoError(t, access.AddOrganization("acme", "Acme"))
@@ -82,7 +82,7 @@ func TestDevPrincipalOnlyWarnsWithoutTheDevTag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := memstore.New()
+			store := memstore.New(memstore.Config{})
 			t.Cleanup(func() { store.Close() })
 			var logs strings.Builder
 			_, err := sessionauth.New(sessionauth.Config{

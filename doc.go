@@ -6,7 +6,7 @@
 // A Manager issues, authenticates, rotates and revokes sessions kept in a
 // Store; Require and Optional are the middleware:
 //
-//	store := memstore.New() // or sqlitestore, redisstore, pgstore
+//	store := memstore.New(memstore.Config{}) // or sqlitestore, redisstore, pgstore
 //	defer store.Close()
 //	m, err := sessionauth.New(sessionauth.Config{Store: store})
 //	if err != nil { ... }

@@ -17,7 +17,7 @@ import (
 // r.PathValue and the session with FromContext. Routes left unwrapped stay
 // open.
 func ExampleManager_Require_serveMux() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, err := sessionauth.New(sessionauth.Config{Store: store})
 	if err != nil {
@@ -70,7 +70,7 @@ func ExampleManager_Require_serveMux() {
 // routes under a prefix. The inner mux sees the full path, so its patterns
 // (and path values) are written as usual.
 func ExampleManager_Require_serveMuxSubtree() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, err := sessionauth.New(sessionauth.Config{Store: store})
 	if err != nil {

@@ -30,7 +30,7 @@ func get(url, token string) {
 
 // A protected API: Require lets a request through only with a valid session.
 func ExampleManager_Require() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, err := sessionauth.New(sessionauth.Config{Store: store})
 	if err != nil {
@@ -59,7 +59,7 @@ func ExampleManager_Require() {
 // Create returns the token once: hand it to the client. The Session is safe to
 // show and to log.
 func ExampleManager_Create() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, _ := sessionauth.New(sessionauth.Config{Store: store})
 
@@ -76,7 +76,7 @@ func ExampleManager_Create() {
 
 // Sign-out: revoke the session of the request; its token stops working at once.
 func ExampleManager_Revoke() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, _ := sessionauth.New(sessionauth.Config{Store: store})
 	ctx := context.Background()
@@ -92,7 +92,7 @@ func ExampleManager_Revoke() {
 
 // Sign out every other device of a user, keeping the current session.
 func ExampleManager_RevokeUser() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, _ := sessionauth.New(sessionauth.Config{Store: store})
 	ctx := context.Background()
@@ -112,7 +112,7 @@ func ExampleManager_RevokeUser() {
 
 // Rotate after a change of privilege: the old token dies, the session lives on.
 func ExampleManager_Rotate() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, _ := sessionauth.New(sessionauth.Config{Store: store})
 	ctx := context.Background()
@@ -130,7 +130,7 @@ func ExampleManager_Rotate() {
 
 // Handlers answer with the library's exact bodies through Manager.Error.
 func ExampleManager_Error() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, _ := sessionauth.New(sessionauth.Config{Store: store})
 

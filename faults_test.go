@@ -168,7 +168,7 @@ type faultServer struct {
 func newFaultServer(t *testing.T) *faultServer {
 	t.Helper()
 	f := &faultServer{clock: newTestClock(), log: newLogCapture()}
-	mem := memstore.NewWithConfig(memstore.Config{Now: f.clock.Now, SweepInterval: -1})
+	mem := memstore.New(memstore.Config{Now: f.clock.Now, SweepInterval: -1})
 	f.store = newFaultStore(mem)
 	m, err := sessionauth.New(sessionauth.Config{
 		Store: f.store, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute,
@@ -415,7 +415,7 @@ func TestCancelledRequestStopsItsStoreCall(t *testing.T) {
 // seconds pass on a fake clock.
 func TestStoreDeadlineIsServiceUnavailable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newFaultStore(memstore.NewWithConfig(memstore.Config{SweepInterval: -1}))
+		store := newFaultStore(memstore.New(memstore.Config{SweepInterval: -1}))
 		log := newLogCapture()
 		m, err := sessionauth.New(sessionauth.Config{Store: store, Logger: log.logger()})
 		require.NoError(t, err)

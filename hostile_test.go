@@ -40,7 +40,7 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 	ctx := context.Background()
 	f := &hostileFixture{log: newLogCapture()}
 	clock := newTestClock()
-	store := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: -1})
+	store := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: -1})
 	m, err := sessionauth.New(sessionauth.Config{
 		Store: store, IdleTimeout: 30 * time.Minute, Lifetime: time.Hour, TouchInterval: time.Minute,
 		Logger: f.log.logger(), Now: clock.Now,
@@ -77,7 +77,7 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 	_, err = m.RevokeUser(ctx, "bob", nil)
 	require.NoError(t, err)
 
-	other, err := sessionauth.New(sessionauth.Config{Store: memstore.NewWithConfig(memstore.Config{SweepInterval: -1}), Logger: f.log.logger()})
+	other, err := sessionauth.New(sessionauth.Config{Store: memstore.New(memstore.Config{SweepInterval: -1}), Logger: f.log.logger()})
 	require.NoError(t, err)
 	f.foreign, _, err = other.Create(ctx, "alice", sessionauth.Metadata{})
 	require.NoError(t, err)

@@ -181,7 +181,7 @@ func newRoleWorld(t *testing.T, resolver sessionauth.AccessResolver) *roleWorld 
 		resolver = access
 	}
 
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	t.Cleanup(func() { store.Close() })
 	logs := &syncBuffer{}
 	m, err := sessionauth.New(sessionauth.Config{
@@ -556,7 +556,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var asked bool
 			var cfg sessionauth.Config
-			cfg.Store = memstore.New()
+			cfg.Store = memstore.New(memstore.Config{})
 			t.Cleanup(func() { cfg.Store.(*memstore.Store).Close() })
 			if tt.resolver != nil {
 				cfg.Access = sessionauth.AccessResolverFunc(func(ctx context.Context, userID, projectID string) (sessionauth.Role, error) {
@@ -597,7 +597,7 @@ func resolverReturning(r sessionauth.Role, err error) sessionauth.AccessResolver
 }
 
 func TestRequireRolePanicsOnMistakesWhenRoutesAreBuilt(t *testing.T) {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	t.Cleanup(func() { store.Close() })
 	withAccess, err := sessionauth.New(sessionauth.Config{Store: store, Access: sessionauth.NewMemoryAccess()})
 	require.NoError(t, err)
@@ -638,7 +638,7 @@ func ExampleManager_RequireRole() {
 	_ = access.SetOrgRole("acme", "alice", sessionauth.RoleOwner)
 	_ = access.SetProjectRole("api", "bob", sessionauth.RoleDeveloper)
 
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, err := sessionauth.New(sessionauth.Config{Store: store, Access: access})
 	if err != nil {
@@ -679,7 +679,7 @@ func ExampleManager_Authorize() {
 	_ = access.AddProject("api", "Public API", "acme")
 	_ = access.SetProjectRole("api", "bob", sessionauth.RoleDeveloper)
 
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, err := sessionauth.New(sessionauth.Config{Store: store, Access: access})
 	if err != nil {

@@ -271,7 +271,7 @@ func newHarness(t testing.TB, cfg sessionauth.Config, opts ...harnessOpts) *harn
 		o = opts[0]
 	}
 	h := &harness{clock: newStepClock(), logs: &lockedBuffer{}}
-	h.mem = memstore.NewWithConfig(memstore.Config{Now: h.clock.Now, SweepInterval: -1})
+	h.mem = memstore.New(memstore.Config{Now: h.clock.Now, SweepInterval: -1})
 	t.Cleanup(func() { _ = h.mem.Close() })
 	h.spy = &spyStore{inner: h.mem, now: h.clock.Now}
 	if cfg.Store == nil {
@@ -372,7 +372,7 @@ func TestNewAppliesDocumentedDefaults(t *testing.T) {
 }
 
 func TestNewRejectsInconsistentConfig(t *testing.T) {
-	store := memstore.NewWithConfig(memstore.Config{SweepInterval: -1})
+	store := memstore.New(memstore.Config{SweepInterval: -1})
 	tests := []struct {
 		name string
 		cfg  sessionauth.Config
@@ -891,7 +891,7 @@ func TestConcurrentCreateAuthenticateRevokeSweepOnOneSession(t *testing.T) {
 	clock := newStepClock()
 	// A real sweep goroutine on a short real-time ticker, plus explicit
 	// sweeps: both race the requests.
-	mem := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: time.Millisecond})
+	mem := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: time.Millisecond})
 	m, err := sessionauth.New(sessionauth.Config{
 		Store: mem, Now: clock.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute,
 		Logger: slog.New(slog.NewTextHandler(&lockedBuffer{}, nil)),
@@ -975,7 +975,7 @@ func TestConcurrentCreateAuthenticateRevokeSweepOnOneSession(t *testing.T) {
 		// the shared one, touched or not, outlives the run.
 		for range 200 {
 			clock.Advance(5 * time.Second)
-			mem.Sweep()
+			_, _ = mem.Sweep(context.Background())
 		}
 	}))
 	wg.Wait()

@@ -31,7 +31,7 @@ func (allowAll) Succeeded(context.Context, string, string) error { return nil }
 //
 //	go test -run '^$' -bench SignInRefusal -count 6 ./authapi | benchstat -col /case -
 func BenchmarkSignInRefusal(b *testing.B) {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, err := sessionauth.New(sessionauth.Config{Store: store, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

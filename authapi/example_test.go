@@ -38,7 +38,7 @@ func (u users) saveHash(_ context.Context, userID, hash string) error {
 // An application's whole wiring for sign-in, sign-out, sessions and
 // revocation: a Manager, the endpoints, a mux.
 func Example() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, err := sessionauth.New(sessionauth.Config{Store: store})
 	if err != nil {

@@ -78,7 +78,7 @@ func newFixture(t *testing.T, configure ...func(*authapi.Config)) *fixture {
 		saved:  map[string]string{},
 	}
 	logger := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	store := memstore.NewWithConfig(memstore.Config{SweepInterval: -1, Now: f.clock.Now})
+	store := memstore.New(memstore.Config{SweepInterval: -1, Now: f.clock.Now})
 	t.Cleanup(func() { _ = store.Close() })
 	m, err := sessionauth.New(sessionauth.Config{
 		Store: store, Now: f.clock.Now, Logger: logger,

@@ -16,7 +16,7 @@ import (
 // A client that signs in on first use, and again when its session ends.
 func ExampleTransport() {
 	// The API: a route protected by sessionauth.
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, err := sessionauth.New(sessionauth.Config{Store: store})
 	if err != nil {
@@ -62,7 +62,7 @@ func ExampleTransport() {
 // A fixed token, as a script holding a token from the dashboard would use:
 // with no sign-in function, a 401 reaches the caller.
 func ExampleNewSource_fixedToken() {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	m, err := sessionauth.New(sessionauth.Config{Store: store})
 	if err != nil {

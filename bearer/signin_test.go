@@ -26,7 +26,7 @@ const adaPassword = "ada-secret-Pw93"
 // (ada@example.com) and a route /whoami behind Require.
 func signInServer(t *testing.T, lim authapi.Limiter) (*httptest.Server, *sessionauth.Manager) {
 	t.Helper()
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	t.Cleanup(func() { _ = store.Close() })
 	m, err := sessionauth.New(sessionauth.Config{Store: store})
 	require.NoError(t, err)

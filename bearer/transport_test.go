@@ -38,7 +38,7 @@ type api struct {
 // newAPI starts the server; routes adds handlers to its mux before it starts.
 func newAPI(t *testing.T, routes ...func(*http.ServeMux)) *api {
 	t.Helper()
-	store := memstore.NewWithConfig(memstore.Config{SweepInterval: -1})
+	store := memstore.New(memstore.Config{SweepInterval: -1})
 	t.Cleanup(func() { _ = store.Close() })
 	m, err := sessionauth.New(sessionauth.Config{
 		Store:  store,

@@ -94,7 +94,7 @@ func New(t TB, opts ...Option) *Env {
 	clock := NewClock(start)
 	// Expired sessions are invisible to reads whatever the sweep does, so
 	// a test store needs no sweep goroutine to stop or to leak.
-	store := memstore.NewWithConfig(memstore.Config{SweepInterval: -1, Now: clock.Now})
+	store := memstore.New(memstore.Config{SweepInterval: -1, Now: clock.Now})
 	t.Cleanup(func() { _ = store.Close() })
 	access := sessionauth.NewMemoryAccess()
 	cfg := sessionauth.Config{Store: store, Access: access, Now: clock.Now, Logger: logger(t)}

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 
 func newManager(t *testing.T) *sessionauth.Manager {
 	t.Helper()
-	store := memstore.NewWithConfig(memstore.Config{SweepInterval: -1})
+	store := memstore.New(memstore.Config{SweepInterval: -1})
 	t.Cleanup(func() { _ = store.Close() })
 	m, err := sessionauth.New(sessionauth.Config{Store: store, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)

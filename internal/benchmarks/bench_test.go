@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 	scsmemstore "github.com/alexedwards/scs/v2/memstore"
@@ -230,7 +229,7 @@ func runParallel(b *testing.B, h http.Handler, req *http.Request, failures *atom
 // newMemstoreManager returns a Manager on a fresh memstore and the token of
 // one session of benchUser.
 func newMemstoreManager(b *testing.B, access sessionauth.AccessResolver) (*sessionauth.Manager, string) {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	b.Cleanup(func() { _ = store.Close() })
 	return newManager(b, sessionauth.Config{Store: store, Access: access})
 }
@@ -239,7 +238,7 @@ func newMemstoreManager(b *testing.B, access sessionauth.AccessResolver) (*sessi
 // opens it) and the token of one session of benchUser, read once so that
 // the benchmark starts warm.
 func newSQLiteManager(b *testing.B) (*sessionauth.Manager, string) {
-	store, err := sqlitestore.New(filepath.Join(b.TempDir(), "sessions.db"), sqlitestore.Config{})
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "sessions.db"), sqlitestore.Config{})
 	must(b, err)
 	b.Cleanup(func() { _ = store.Close() })
 	m, token := newManager(b, sessionauth.Config{Store: store})
@@ -269,8 +268,9 @@ var benchMetadata = sessionauth.Metadata{IP: "192.0.2.10", UserAgent: "curl/8.5.
 // IdleTimeout set, a handler reading the user from the scs session, and a
 // request carrying the cookie of a session that holds it.
 func newSCS(b *testing.B) (http.Handler, *http.Request, *atomic.Int64) {
-	store := scsmemstore.NewWithCleanupInterval(time.Minute)
-	b.Cleanup(store.StopCleanup)
+	// No cleanup goroutine: scs's StopCleanup races with the goroutine
+	// that NewWithCleanupInterval starts, and a benchmark lets nothing expire.
+	store := scsmemstore.NewWithCleanupInterval(0)
 	sm := scs.New()
 	sm.Store = store
 	sm.IdleTimeout = sessionauth.DefaultIdleTimeout

@@ -30,14 +30,14 @@ const (
 func BenchmarkTouchWrites(b *testing.B) {
 	b.Run("memstore", func(b *testing.B) {
 		benchmarkTouchWrites(b, func(now func() time.Time) sessionauth.SessionStore {
-			s := memstore.NewWithConfig(memstore.Config{Now: now, SweepInterval: -1})
+			s := memstore.New(memstore.Config{Now: now, SweepInterval: -1})
 			b.Cleanup(func() { _ = s.Close() })
 			return s
 		})
 	})
 	b.Run("sqlitestore", func(b *testing.B) {
 		benchmarkTouchWrites(b, func(now func() time.Time) sessionauth.SessionStore {
-			s, err := sqlitestore.New(filepath.Join(b.TempDir(), "sessions.db"), sqlitestore.Config{Now: now, SweepInterval: -1})
+			s, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "sessions.db"), sqlitestore.Config{Now: now, SweepInterval: -1})
 			must(b, err)
 			b.Cleanup(func() { _ = s.Close() })
 			return s

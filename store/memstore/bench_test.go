@@ -65,7 +65,7 @@ func population(b *testing.B, n int) *benchPopulation {
 	md := sessionauth.Metadata{IP: "192.0.2.10", UserAgent: "curl/8.5.0"}
 
 	before := heapAlloc()
-	p.store = memstore.NewWithConfig(memstore.Config{SweepInterval: -1})
+	p.store = memstore.New(memstore.Config{SweepInterval: -1})
 	m, err := sessionauth.New(sessionauth.Config{Store: p.store, Logger: discardLogger})
 	if err != nil {
 		b.Fatal(err)
@@ -86,7 +86,7 @@ func population(b *testing.B, n int) *benchPopulation {
 		}
 	}
 	p.loaded = float64(heapAlloc()-before) / float64(n)
-	p.store.Sweep()
+	_, _ = p.store.Sweep(context.Background())
 	p.swept = float64(heapAlloc()-before) / float64(n)
 	for i := range p.tokens { // in use again, as the benchmarks find them
 		if s, err := p.store.LoadSession(ctx, sha256.Sum256(p.tokens[i][:]), now); s == nil || err != nil {

@@ -2,7 +2,7 @@
 // for applications that run as a single process and accept that a restart
 // signs everybody out.
 //
-//	store := memstore.New()
+//	store := memstore.New(memstore.Config{})
 //	defer store.Close()
 //	m, err := sessionauth.New(sessionauth.Config{Store: store})
 //
@@ -15,12 +15,10 @@
 //
 // # Memory
 //
-// A stored session costs its encoded record (about 90 bytes with short
-// metadata) plus about 190 bytes; one in use also keeps its decoded form,
-// about 330 bytes more, from its first request after a write until the next
-// sweep. A million sessions of a command-line client take about 280 MB, and
-// 330 MB more for each million used since the last sweep (BenchmarkLookup in
-// this package).
+// A stored session costs its encoded record plus a fixed overhead; one in use
+// also keeps its decoded form from its first request after a write until the
+// next sweep, so that later requests need not decode it again. BENCHMARKS.md
+// gives the bytes per session that BenchmarkLookup in this package measures.
 //
 // Expired sessions are invisible as soon as they expire; a background sweep
 // only reclaims their memory, and stops on Close.
@@ -37,17 +35,23 @@ import (
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/sweeper"
 	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
 // Config configures a Store. The zero value means the defaults.
 type Config struct {
 	// SweepInterval is how often expired sessions are deleted to free
-	// memory. A negative value disables the sweep. Default: one minute.
+	// memory. A negative value disables the background sweep (call Sweep
+	// yourself). Default: one minute (DefaultSweepInterval).
 	SweepInterval time.Duration
+
 	// Now is the clock that decides expiry. Default: time.Now.
 	Now func() time.Time
 }
+
+// DefaultSweepInterval is the default of Config.SweepInterval.
+const DefaultSweepInterval = time.Minute
 
 // Store is an in-memory session store. It is safe for concurrent use. Call
 // Close to stop its sweep goroutine.
@@ -69,9 +73,7 @@ type Store struct {
 	other      map[string]*entry              // every other key (an scs application's) -> entry
 	otherUsers map[string]map[string]struct{} // user ID -> keys in other
 
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	sweeper *sweeper.Loop
 }
 
 // entry is one stored record. Entries are never modified once published: a
@@ -101,8 +103,9 @@ var (
 	_ sessionauth.CheckedStore     = (*Store)(nil)
 )
 
-// errNotBuilt is the error of every method of a Store that New did not build.
-var errNotBuilt = errors.New("memstore: Store not created by New or NewWithConfig")
+// ErrNotBuilt is the error of every method of a Store that New did not
+// build (a zero value or a nil pointer), which fails instead of panicking.
+var ErrNotBuilt = errors.New("memstore: Store not built by New")
 
 // built reports whether s was built by a constructor: the zero Store and a
 // nil *Store have no table.
@@ -112,7 +115,7 @@ func (s *Store) built() bool { return s != nil && s.hashed.Load() != nil }
 // constructor built.
 func (s *Store) Check() error {
 	if !s.built() {
-		return errNotBuilt
+		return ErrNotBuilt
 	}
 	return nil
 }
@@ -121,18 +124,16 @@ func (s *Store) Check() error {
 // memory access under at most a short lock, so the Manager does not time it.
 func (s *Store) NeverBlocks() {}
 
-// New returns a Store with the default configuration.
-func New() *Store { return NewWithConfig(Config{}) }
-
-// NewWithConfig returns a Store configured by cfg.
-func NewWithConfig(cfg Config) *Store {
+// New returns a Store configured by cfg, whose background sweep runs until
+// Close.
+//
+//	store := memstore.New(memstore.Config{})
+func New(cfg Config) *Store {
 	s := &Store{
 		now:        cfg.Now,
 		users:      make(map[string][][32]byte),
 		other:      make(map[string]*entry),
 		otherUsers: make(map[string]map[string]struct{}),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
 	}
 	s.hashed.Store(newTable(minTableSize, rand.Uint64()))
 	if s.now == nil {
@@ -140,48 +141,32 @@ func NewWithConfig(cfg Config) *Store {
 	}
 	interval := cfg.SweepInterval
 	if interval == 0 {
-		interval = time.Minute
+		interval = DefaultSweepInterval
 	}
-	if interval < 0 {
-		close(s.done)
-		return s
-	}
-	go s.sweepLoop(interval)
+	// A memory sweep cannot fail: there is nothing to report.
+	s.sweeper = sweeper.Start(interval, s.Sweep, nil)
 	return s
 }
 
-// Close stops the sweep goroutine and waits for it to exit. The store stays
+// Close stops the background sweep and waits for it to exit. The store stays
 // usable. Close is idempotent.
 func (s *Store) Close() error {
 	if !s.built() {
-		return errNotBuilt
+		return ErrNotBuilt
 	}
-	s.closeOnce.Do(func() { close(s.stop) })
-	<-s.done
+	s.sweeper.Stop()
 	return nil
-}
-
-func (s *Store) sweepLoop(interval time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.Sweep()
-		}
-	}
 }
 
 // Sweep deletes every expired session now and reports how many it deleted,
 // and drops the decoded form of every other session, which its next request
 // decodes again. It only frees memory: expired sessions are already
-// invisible. It holds up writes, not reads, while it runs.
-func (s *Store) Sweep() int {
+// invisible. It holds up writes, not reads, while it runs, and never fails
+// but on a Store that New did not build. ctx is unused: Sweep never blocks
+// on I/O.
+func (s *Store) Sweep(_ context.Context) (int, error) {
 	if !s.built() {
-		return 0
+		return 0, ErrNotBuilt
 	}
 	now := s.now().UnixNano()
 	s.mu.Lock()
@@ -229,7 +214,7 @@ func (s *Store) Sweep() int {
 	if size := tableSize(s.count); size < len(t.slots)/4 || (s.used-s.count)*4 > len(t.slots) {
 		s.rehashLocked(size)
 	}
-	return n
+	return n, nil
 }
 
 // Len returns the number of stored records, expired ones not yet swept
@@ -299,7 +284,7 @@ func live(e *entry, now int64) bool { return e != nil && now < e.expiry }
 func (s *Store) LoadSession(_ context.Context, hash [32]byte, _ time.Time) (*sessionauth.Session, error) {
 	t := s.hashed.Load()
 	if t == nil {
-		return nil, errNotBuilt
+		return nil, ErrNotBuilt
 	}
 	e := t.find(&hash)
 	if e == nil {
@@ -343,7 +328,7 @@ func (e *entry) decode() *sessionauth.Session {
 // sweep drops it, expired or not. The data is a copy.
 func (s *Store) Get(_ context.Context, key string) ([]byte, time.Time, bool, error) {
 	if !s.built() {
-		return nil, time.Time{}, false, errNotBuilt
+		return nil, time.Time{}, false, ErrNotBuilt
 	}
 	e := s.lookup(key)
 	if e == nil {
@@ -356,7 +341,7 @@ func (s *Store) Get(_ context.Context, key string) ([]byte, time.Time, bool, err
 // live record.
 func (s *Store) Put(_ context.Context, key, userID string, data []byte, expiry time.Time) error {
 	if !s.built() {
-		return errNotBuilt
+		return ErrNotBuilt
 	}
 	exp := unixnano.From(expiry)
 	s.mu.Lock()
@@ -372,7 +357,7 @@ func (s *Store) Put(_ context.Context, key, userID string, data []byte, expiry t
 // replaces the data of a live record and keeps the later expiry.
 func (s *Store) Update(_ context.Context, key string, data []byte, expiry time.Time) (bool, error) {
 	if !s.built() {
-		return false, errNotBuilt
+		return false, ErrNotBuilt
 	}
 	exp := unixnano.From(expiry)
 	s.mu.Lock()
@@ -389,7 +374,7 @@ func (s *Store) Update(_ context.Context, key string, data []byte, expiry time.T
 // a live record and its place in its user's index to newKey.
 func (s *Store) Rename(_ context.Context, oldKey, newKey string) (bool, error) {
 	if !s.built() {
-		return false, errNotBuilt
+		return false, ErrNotBuilt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -405,7 +390,7 @@ func (s *Store) Rename(_ context.Context, oldKey, newKey string) (bool, error) {
 // Touch implements sessionauth.SessionStore.
 func (s *Store) Touch(_ context.Context, key string, expiry time.Time) error {
 	if !s.built() {
-		return errNotBuilt
+		return ErrNotBuilt
 	}
 	exp := unixnano.From(expiry)
 	s.mu.Lock()
@@ -421,7 +406,7 @@ func (s *Store) Touch(_ context.Context, key string, expiry time.Time) error {
 // ListUser implements sessionauth.SessionStore.
 func (s *Store) ListUser(_ context.Context, userID string) ([]sessionauth.Record, error) {
 	if !s.built() {
-		return nil, errNotBuilt
+		return nil, ErrNotBuilt
 	}
 	now := s.now().UnixNano()
 	s.mu.RLock()
@@ -448,7 +433,7 @@ func record(key string, e *entry) sessionauth.Record {
 // DeleteUser implements sessionauth.SessionStore.
 func (s *Store) DeleteUser(_ context.Context, userID, except string) (int, error) {
 	if !s.built() {
-		return 0, errNotBuilt
+		return 0, ErrNotBuilt
 	}
 	now := s.now().UnixNano()
 	keep, keepHashed := parseKey(except)
@@ -497,7 +482,7 @@ func (s *Store) FindCtx(_ context.Context, key string) ([]byte, bool, error) { r
 // as scs expects, and the record belongs to no user.
 func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
 	if !s.built() {
-		return errNotBuilt
+		return ErrNotBuilt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -513,7 +498,7 @@ func (s *Store) CommitCtx(_ context.Context, key string, data []byte, expiry tim
 // Delete implements scs.Store. Deleting a missing key is not an error.
 func (s *Store) Delete(key string) error {
 	if !s.built() {
-		return errNotBuilt
+		return ErrNotBuilt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -538,7 +523,7 @@ func (s *Store) DeleteCtx(_ context.Context, key string) error { return s.Delete
 // All implements scs.IterableStore: every live record by key.
 func (s *Store) All() (map[string][]byte, error) {
 	if !s.built() {
-		return nil, errNotBuilt
+		return nil, ErrNotBuilt
 	}
 	now := s.now().UnixNano()
 	s.mu.RLock()

@@ -34,7 +34,7 @@ func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 func newStore(t *testing.T) (*memstore.Store, *fakeClock) {
 	t.Helper()
 	clock := newFakeClock()
-	s := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: -1})
+	s := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: -1})
 	t.Cleanup(func() { _ = s.Close() })
 	return s, clock
 }
@@ -242,10 +242,10 @@ func TestSweepFreesExpiredRecordsOnly(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "long", "alice", []byte("x"), now.Add(time.Hour)))
 	require.NoError(t, s.Commit("scs-long", []byte("x"), now.Add(time.Hour)))
 
-	assert.Zero(t, s.Sweep(), "nothing has expired yet")
+	assert.Zero(t, sweep(t, s), "nothing has expired yet")
 	clock.Advance(time.Minute)
 	assert.Equal(t, 12, s.Len(), "expired records are invisible but still held until a sweep")
-	assert.Equal(t, 10, s.Sweep())
+	assert.Equal(t, 10, sweep(t, s))
 	assert.Equal(t, 2, s.Len())
 	_, _, found := get(t, s, "long")
 	assert.True(t, found)
@@ -256,7 +256,7 @@ func TestSweepFreesExpiredRecordsOnly(t *testing.T) {
 
 func TestBackgroundSweepRunsEachIntervalAndStopsOnClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := memstore.NewWithConfig(memstore.Config{SweepInterval: time.Minute})
+		s := memstore.New(memstore.Config{SweepInterval: time.Minute})
 		require.NoError(t, s.Put(context.Background(), "k", "u1", []byte("v"), time.Now().Add(30*time.Second)))
 		require.NoError(t, s.Put(context.Background(), "keep", "u1", []byte("v"), time.Now().Add(time.Hour)))
 
@@ -275,7 +275,7 @@ func TestBackgroundSweepRunsEachIntervalAndStopsOnClose(t *testing.T) {
 
 func TestCloseStopsSweepGoroutineWithoutLeak(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	s := memstore.New()
+	s := memstore.New(memstore.Config{})
 	require.NoError(t, s.Close())
 	goleak.VerifyNone(t, before)
 	assert.NoError(t, s.Close(), "Close is idempotent")
@@ -288,7 +288,7 @@ func TestCloseStopsSweepGoroutineWithoutLeak(t *testing.T) {
 
 func TestNegativeSweepIntervalStartsNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	s := memstore.NewWithConfig(memstore.Config{SweepInterval: -1})
+	s := memstore.New(memstore.Config{SweepInterval: -1})
 	goleak.VerifyNone(t, before)
 	assert.NoError(t, s.Close())
 }
@@ -351,7 +351,7 @@ func TestSweepDropsDecodedSessionsAndKeepsThemLoadable(t *testing.T) {
 	ctx := context.Background()
 	token, created, first, hash := createAndLoad(t, s, m, clock.Now())
 
-	assert.Zero(t, s.Sweep(), "nothing has expired")
+	assert.Zero(t, sweep(t, s), "nothing has expired")
 	again, err := s.LoadSession(ctx, hash, clock.Now())
 	require.NoError(t, err)
 	require.NotNil(t, again)
@@ -381,7 +381,7 @@ func TestLoadSessionDuringSweepsNeverMissesALiveSession(t *testing.T) {
 			case <-stop:
 				return
 			default:
-				s.Sweep()
+				_, _ = s.Sweep(context.Background())
 			}
 		}
 	})
@@ -461,7 +461,7 @@ func TestConcurrentOperationsAreSafe(t *testing.T) {
 					_, err := s.All()
 					assert.NoError(t, err)
 				case 8:
-					s.Sweep()
+					_, _ = s.Sweep(context.Background())
 					clock.Advance(time.Second)
 				}
 			}

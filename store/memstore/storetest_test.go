@@ -1,7 +1,6 @@
 package memstore_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -14,10 +13,10 @@ func TestConformance(t *testing.T) {
 		// The background sweep runs, so that the suite's Close check has
 		// a goroutine to see stopped, but rarely, so that Sweep counts
 		// what the suite expired.
-		s := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: time.Hour})
+		s := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: time.Hour})
 		return storetest.Harness{
 			Store:       s,
-			Sweep:       func(context.Context) (int, error) { return s.Sweep(), nil },
+			Sweep:       s.Sweep,
 			Close:       s.Close,
 			Nanoseconds: true,
 			// Two Managers in one process share the one store.

@@ -59,7 +59,7 @@ func TestHashedKeysSurviveGrowthDeletionAndSweep(t *testing.T) {
 	check(t, func(i int) bool { return i >= n || i%3 != 0 })
 
 	clock.Advance(time.Minute)
-	swept := s.Sweep()
+	swept := sweep(t, s)
 	// The odd keys below n expired, minus those already deleted.
 	wantSwept := 0
 	for i := 1; i < n; i += 2 {
@@ -92,7 +92,7 @@ func TestHashedKeysSurviveGrowthDeletionAndSweep(t *testing.T) {
 	for i := range n {
 		require.NoError(t, s.Delete(hexKey(i)))
 	}
-	assert.Zero(t, s.Sweep())
+	assert.Zero(t, sweep(t, s))
 	assert.Equal(t, n/3, s.Len())
 	check(t, func(i int) bool { return i >= n })
 }
@@ -181,7 +181,7 @@ func TestLoadSessionConcurrentWithWrites(t *testing.T) {
 			require.NoError(t, s.Touch(ctx, key, clock.Now().Add(time.Hour+time.Duration(i)*time.Second)))
 			_, err := s.DeleteUser(ctx, "bob", "")
 			require.NoError(t, err)
-			s.Sweep()
+			_, _ = s.Sweep(context.Background())
 		}
 	}
 	close(stop)

@@ -14,7 +14,7 @@ import (
 // baseline.
 func BenchmarkRequest(b *testing.B) {
 	b.Run("memstore", func(b *testing.B) {
-		store := memstore.New()
+		store := memstore.New(memstore.Config{})
 		b.Cleanup(func() { _ = store.Close() })
 		storetest.BenchmarkRequest(b, store)
 	})

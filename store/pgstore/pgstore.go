@@ -68,6 +68,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/sweeper"
 	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
@@ -83,14 +84,16 @@ type Config struct {
 	// the table can be read. Default: false (New manages the schema).
 	ManualSchema bool
 
-	// SweepInterval is how often expired sessions are deleted. A negative
-	// value disables the sweep. Default: 5 minutes.
+	// SweepInterval is how often the background sweep deletes expired
+	// sessions. A negative value disables it (call Sweep yourself).
+	// Default: 5 minutes (DefaultSweepInterval).
 	SweepInterval time.Duration
 
 	// Now is the clock that decides expiry. Default: time.Now.
 	Now func() time.Time
 
-	// Logger receives sweep failures. Default: slog.Default().
+	// Logger receives failures of the background sweep. Default:
+	// slog.Default().
 	Logger *slog.Logger
 }
 
@@ -110,8 +113,7 @@ type Store struct {
 	log   *slog.Logger
 	q     queries
 
-	cancel    context.CancelFunc
-	done      chan struct{}
+	sweeper   *sweeper.Loop
 	closeOnce sync.Once
 }
 
@@ -154,9 +156,10 @@ var (
 	_ sessionauth.CheckedStore     = (*Store)(nil)
 )
 
-// errNotBuilt is what every method of a Store that New or Open did not build
-// (a zero value or a nil pointer) returns instead of panicking.
-var errNotBuilt = errors.New("pgstore: Store not built by New or Open")
+// ErrNotBuilt is the error of every method of a Store that Open or New did
+// not build (a zero value or a nil pointer), which fails instead of
+// panicking.
+var ErrNotBuilt = errors.New("pgstore: Store not built by Open or New")
 
 // uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
 const uniqueViolation = "23505"
@@ -165,11 +168,11 @@ const uniqueViolation = "23505"
 // PostgreSQL's unique violation, whose detail quotes the key.
 var errRenameTarget = errors.New("pgstore: rename: the new key already exists")
 
-// Check implements sessionauth.CheckedStore: it fails for a Store that New
-// or Open did not build. It sends nothing to the database.
+// Check implements sessionauth.CheckedStore: it fails with ErrNotBuilt for a
+// Store that Open or New did not build. It sends nothing to the database.
 func (s *Store) Check() error {
 	if s == nil || s.pool == nil {
-		return errNotBuilt
+		return ErrNotBuilt
 	}
 	return nil
 }
@@ -197,7 +200,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	} else if err := migrate(ctx, pool, table); err != nil {
 		return nil, fmt.Errorf("pgstore: creating table %s: %w", table, err)
 	}
-	s := &Store{pool: pool, now: cfg.Now, log: cfg.Logger, q: newQueries(table), done: make(chan struct{})}
+	s := &Store{pool: pool, now: cfg.Now, log: cfg.Logger, q: newQueries(table)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -208,14 +211,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if interval == 0 {
 		interval = DefaultSweepInterval
 	}
-	if interval < 0 {
-		s.cancel = func() {}
-		close(s.done)
-		return s, nil
-	}
-	var sweepCtx context.Context
-	sweepCtx, s.cancel = context.WithCancel(context.Background())
-	go s.sweepLoop(sweepCtx, interval)
+	s.sweeper = sweeper.Start(interval, s.Sweep, func(err error) {
+		s.log.LogAttrs(context.Background(), slog.LevelWarn, "pgstore: deleting expired sessions failed", slog.Any("error", err))
+	})
 	return s, nil
 }
 
@@ -250,29 +248,12 @@ func (s *Store) Close() error {
 		return err
 	}
 	s.closeOnce.Do(func() {
-		s.cancel()
-		<-s.done
+		s.sweeper.Stop()
 		if s.owned {
 			s.pool.Close()
 		}
 	})
 	return nil
-}
-
-func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.LogAttrs(ctx, slog.LevelWarn, "pgstore: deleting expired sessions failed", slog.Any("error", err))
-			}
-		}
-	}
 }
 
 // Sweep deletes every expired session now, in batches, and reports how many
@@ -283,7 +264,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	}
 	total := 0
 	for {
-		tag, err := s.pool.Exec(ctx, s.q.sweep, nanos(s.now()))
+		tag, err := s.pool.Exec(ctx, s.q.sweep, unixnano.From(s.now()))
 		if err != nil {
 			return total, wrap("sweep", err)
 		}
@@ -293,10 +274,6 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 }
-
-// nanos is the store's representation of an instant: Unix nanoseconds,
-// clamped to what an int64 holds.
-func nanos(t time.Time) int64 { return unixnano.From(t) }
 
 // bytea returns data for the NOT NULL bytea column: pgx sends a nil slice as
 // NULL, and scs and the Manager may both write empty data as nil. Binding
@@ -348,7 +325,7 @@ func (s *Store) Put(ctx context.Context, key, userID string, data []byte, expiry
 	if userID != "" {
 		user = userID
 	}
-	_, err := s.pool.Exec(ctx, s.q.put, key, user, bytea(data), nanos(expiry), nanos(s.now()))
+	_, err := s.pool.Exec(ctx, s.q.put, key, user, bytea(data), unixnano.From(expiry), unixnano.From(s.now()))
 	return wrap("put", err)
 }
 
@@ -357,7 +334,7 @@ func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time
 	if err := s.Check(); err != nil {
 		return false, err
 	}
-	tag, err := s.pool.Exec(ctx, s.q.update, key, bytea(data), nanos(expiry), nanos(s.now()))
+	tag, err := s.pool.Exec(ctx, s.q.update, key, bytea(data), unixnano.From(expiry), unixnano.From(s.now()))
 	if err != nil {
 		return false, wrap("update", err)
 	}
@@ -370,7 +347,7 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string) (bool, error)
 	if err := s.Check(); err != nil {
 		return false, err
 	}
-	tag, err := s.pool.Exec(ctx, s.q.rename, oldKey, newKey, nanos(s.now()))
+	tag, err := s.pool.Exec(ctx, s.q.rename, oldKey, newKey, unixnano.From(s.now()))
 	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return false, errRenameTarget
 	}
@@ -385,7 +362,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 	if err := s.Check(); err != nil {
 		return err
 	}
-	_, err := s.pool.Exec(ctx, s.q.touch, key, nanos(expiry), nanos(s.now()))
+	_, err := s.pool.Exec(ctx, s.q.touch, key, unixnano.From(expiry), unixnano.From(s.now()))
 	return wrap("touch", err)
 }
 
@@ -394,7 +371,7 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]sessionauth.Reco
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.q.listUser, userID, nanos(s.now()))
+	rows, err := s.pool.Query(ctx, s.q.listUser, userID, unixnano.From(s.now()))
 	if err != nil {
 		return nil, wrap("list user", err)
 	}
@@ -418,7 +395,7 @@ func (s *Store) DeleteUser(ctx context.Context, userID, except string) (int, err
 		return 0, err
 	}
 	var n int
-	err := s.pool.QueryRow(ctx, s.q.deleteUser, userID, except, nanos(s.now())).Scan(&n)
+	err := s.pool.QueryRow(ctx, s.q.deleteUser, userID, except, unixnano.From(s.now())).Scan(&n)
 	if err != nil {
 		return 0, wrap("delete user", err)
 	}
@@ -437,7 +414,7 @@ func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	var data []byte
-	err := s.pool.QueryRow(ctx, s.q.find, key, nanos(s.now())).Scan(&data)
+	err := s.pool.QueryRow(ctx, s.q.find, key, unixnano.From(s.now())).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -458,7 +435,7 @@ func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry t
 	if err := s.Check(); err != nil {
 		return err
 	}
-	_, err := s.pool.Exec(ctx, s.q.commit, key, bytea(data), nanos(expiry))
+	_, err := s.pool.Exec(ctx, s.q.commit, key, bytea(data), unixnano.From(expiry))
 	return wrap("commit", err)
 }
 
@@ -486,7 +463,7 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.q.all, nanos(s.now()))
+	rows, err := s.pool.Query(ctx, s.q.all, unixnano.From(s.now()))
 	if err != nil {
 		return nil, wrap("all", err)
 	}

@@ -34,16 +34,24 @@ type LimitStore struct {
 
 var _ ratelimit.Store = (*LimitStore)(nil)
 
+// LimitConfig configures a LimitStore. The zero value means the defaults.
+type LimitConfig struct {
+	// Prefix starts the name of every key of the LimitStore, which is
+	// Prefix + ":limit:" + the limiter's key. Default: "sessionauth"
+	// (DefaultPrefix).
+	Prefix string
+}
+
 // NewLimitStore returns a LimitStore that keeps its keys through client
-// (any of the clients New accepts) under prefix + ":limit:". An empty prefix
-// means "sessionauth". It sends nothing to Redis; the client stays the
-// caller's to close.
-func NewLimitStore(client redis.UniversalClient, prefix string) (*LimitStore, error) {
+// (any of the clients New accepts). It sends nothing to Redis; the client
+// stays the caller's to close.
+func NewLimitStore(client redis.UniversalClient, cfg LimitConfig) (*LimitStore, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: nil client")
 	}
+	prefix := cfg.Prefix
 	if prefix == "" {
-		prefix = "sessionauth"
+		prefix = DefaultPrefix
 	}
 	return &LimitStore{client: client, prefix: prefix + ":limit:"}, nil
 }

@@ -49,7 +49,7 @@ func limitPrefix(t *testing.T, c *redis.Client) string {
 func TestLimitStoreConformance(t *testing.T) {
 	c := limitClient(t)
 	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
-		s, err := redisstore.NewLimitStore(c, limitPrefix(t, c))
+		s, err := redisstore.NewLimitStore(c, redisstore.LimitConfig{Prefix: limitPrefix(t, c)})
 		require.NoError(t, err)
 		return s
 	})
@@ -69,7 +69,7 @@ func TestLimitStoreConformanceCluster(t *testing.T) {
 	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
-		s, err := redisstore.NewLimitStore(client, "sessionauth-limit-test-"+hex.EncodeToString(b[:]))
+		s, err := redisstore.NewLimitStore(client, redisstore.LimitConfig{Prefix: "sessionauth-limit-test-" + hex.EncodeToString(b[:])})
 		require.NoError(t, err)
 		return s
 	})
@@ -82,7 +82,7 @@ func TestLimitersOnTwoClientsShareCounts(t *testing.T) {
 	c1, c2 := limitClient(t), limitClient(t)
 	prefix := limitPrefix(t, c1)
 	newLimiter := func(c *redis.Client) *ratelimit.Limiter {
-		s, err := redisstore.NewLimitStore(c, prefix)
+		s, err := redisstore.NewLimitStore(c, redisstore.LimitConfig{Prefix: prefix})
 		require.NoError(t, err)
 		l, err := ratelimit.New(ratelimit.Config{Store: s})
 		require.NoError(t, err)
@@ -113,7 +113,7 @@ func TestLimitersOnTwoClientsShareCounts(t *testing.T) {
 func TestLimitKeyExpiresWhenItsStateRunsOut(t *testing.T) {
 	c := limitClient(t)
 	prefix := limitPrefix(t, c)
-	s, err := redisstore.NewLimitStore(c, prefix)
+	s, err := redisstore.NewLimitStore(c, redisstore.LimitConfig{Prefix: prefix})
 	require.NoError(t, err)
 	ctx := context.Background()
 	for range 3 {
@@ -136,7 +136,7 @@ func TestLimitStoreFailureIsAnError(t *testing.T) {
 	opts.MaxRetries = -1
 	c := redis.NewClient(opts)
 	t.Cleanup(func() { _ = c.Close() })
-	s, err := redisstore.NewLimitStore(c, "")
+	s, err := redisstore.NewLimitStore(c, redisstore.LimitConfig{})
 	require.NoError(t, err)
 	_, err = s.Take(context.Background(), "k", 5, time.Minute, ratelimittest.Start)
 	assert.ErrorContains(t, err, "redisstore: limit take")

@@ -128,9 +128,10 @@ var (
 	_ sessionauth.CheckedStore     = (*Store)(nil)
 )
 
-// errNotBuilt is what every method of a Store that New or Open did not build
-// (a zero value or a nil pointer) returns instead of panicking.
-var errNotBuilt = errors.New("redisstore: Store not built by New or Open")
+// ErrNotBuilt is the error of every method of a Store that Open or New did
+// not build (a zero value or a nil pointer), which fails instead of
+// panicking.
+var ErrNotBuilt = errors.New("redisstore: Store not built by Open or New")
 
 // New returns a Store that keeps its sessions through client, which may be
 // a *redis.Client, a *redis.ClusterClient, a Sentinel failover client or a
@@ -186,11 +187,11 @@ func honoursDeadlines(client redis.UniversalClient) bool {
 	return true
 }
 
-// Check implements sessionauth.CheckedStore: it fails for a Store that New
-// or Open did not build. It sends nothing to Redis.
+// Check implements sessionauth.CheckedStore: it fails with ErrNotBuilt for a
+// Store that Open or New did not build. It sends nothing to Redis.
 func (s *Store) Check() error {
 	if s == nil || s.client == nil {
-		return errNotBuilt
+		return ErrNotBuilt
 	}
 	return nil
 }

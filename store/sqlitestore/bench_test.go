@@ -67,7 +67,7 @@ func benchDB(b *testing.B, n int) string {
 // buildBenchDB writes n sessions in one transaction through one prepared
 // insert, in key order so that the B-tree grows by appending.
 func buildBenchDB(b *testing.B, path string, n int) {
-	s, err := sqlitestore.New(path, sqlitestore.Config{SweepInterval: -1})
+	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{SweepInterval: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func BenchmarkLookup(b *testing.B) {
 	}{{"1k", 1_000}, {"1M", 1_000_000}} {
 		b.Run(size.name, func(b *testing.B) {
 			skipLargeIfShort(b, size.n)
-			s, err := sqlitestore.New(benchDB(b, size.n), sqlitestore.Config{SweepInterval: -1})
+			s, err := sqlitestore.Open(context.Background(), benchDB(b, size.n), sqlitestore.Config{SweepInterval: -1})
 			if err != nil {
 				b.Fatal(err)
 			}

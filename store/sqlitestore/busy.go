@@ -10,7 +10,7 @@ import (
 )
 
 // SQLite answers SQLITE_BUSY when a lock it needs is held: the write lock,
-// held by another process's write (or, with NewFromDB, the application's),
+// held by another process's write (or, with New, the application's),
 // and briefly a read lock, while a connection recovers the WAL index or the
 // last connection to a file checkpoints and removes the WAL as it closes.
 // SQLite can wait itself (busy_timeout), but nothing interrupts that wait,
@@ -26,7 +26,7 @@ func (s *Store) retry(ctx context.Context, f func() error) error {
 }
 
 // retryBusy is retry for a timeout and a hook (see Store.onBusy) of its own,
-// as New needs before there is a Store.
+// as Open and New need before there is a Store.
 func retryBusy(ctx context.Context, timeout time.Duration, onBusy func(), f func() error) error {
 	err := f()
 	if err == nil || !isBusy(err) {

@@ -1,6 +1,7 @@
 package sqlitestore_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"path/filepath"
@@ -18,11 +19,11 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
 		path := filepath.Join(t.TempDir(), "sessions.db")
-		s, err := sqlitestore.New(path, sqlitestore.Config{Now: clock.Now, SweepInterval: time.Hour})
+		s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{Now: clock.Now, SweepInterval: time.Hour})
 		require.NoError(t, err)
 		return storetest.Harness{Store: s, Sweep: s.Sweep, Close: s.Close, Nanoseconds: true,
 			Peer: func(t *testing.T, clock *storetest.Clock) storetest.Harness {
-				peer, err := sqlitestore.New(path, sqlitestore.Config{Now: clock.Now, SweepInterval: -1})
+				peer, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{Now: clock.Now, SweepInterval: -1})
 				require.NoError(t, err)
 				return storetest.Harness{Store: peer, Close: peer.Close}
 			},
@@ -31,13 +32,13 @@ func TestConformance(t *testing.T) {
 }
 
 // TestConformanceFromDB runs the suite on a Store over a *sql.DB of the
-// caller's, opened with the DSN that NewFromDB documents.
+// caller's, opened with the DSN that New documents.
 func TestConformanceFromDB(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
 		path := filepath.Join(t.TempDir(), "app.db")
 		db, err := sql.Open("sqlite", walDSN(path))
 		require.NoError(t, err)
-		s, err := sqlitestore.NewFromDB(db, sqlitestore.Config{Now: clock.Now, SweepInterval: time.Hour})
+		s, err := sqlitestore.New(context.Background(), db, sqlitestore.Config{Now: clock.Now, SweepInterval: time.Hour})
 		require.NoError(t, err)
 		return storetest.Harness{Store: s, Sweep: s.Sweep, Close: func() error {
 			return errors.Join(s.Close(), db.Close())

@@ -11,14 +11,15 @@ import (
 	"github.com/sessionauth/sessionauth/store/sqlitestore"
 )
 
-func ExampleNew() {
+func ExampleOpen() {
+	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
 
-	store, err := sqlitestore.New(filepath.Join(dir, "sessions.db"), sqlitestore.Config{})
+	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "sessions.db"), sqlitestore.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -28,7 +29,6 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 
-	ctx := context.Background()
 	token, _, err := m.Create(ctx, "user-42", sessionauth.Metadata{})
 	if err != nil {
 		log.Fatal(err)

@@ -1,6 +1,7 @@
 package sqlitestore_test
 
 import (
+	"context"
 	"database/sql"
 	"testing"
 	"time"
@@ -12,9 +13,9 @@ import (
 	"github.com/sessionauth/sessionauth/store/sqlitestore"
 )
 
-func TestNewFromDBRefusesADatabaseNotInWALMode(t *testing.T) {
+func TestNewRefusesADatabaseNotInWALMode(t *testing.T) {
 	db := rawDB(t, newPath(t)) // the rollback journal, SQLite's default
-	_, err := sqlitestore.NewFromDB(db, sqlitestore.Config{})
+	_, err := sqlitestore.New(context.Background(), db, sqlitestore.Config{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "WAL")
 	assert.Zero(t, queryInt(t, db, `SELECT count(*) FROM sqlite_schema WHERE name LIKE 'sessionauth%'`),
@@ -22,19 +23,19 @@ func TestNewFromDBRefusesADatabaseNotInWALMode(t *testing.T) {
 	assert.Equal(t, 0, db.Stats().InUse, "the connection taken is given back")
 }
 
-func TestNewFromDBRefusesAPoolOfOneConnection(t *testing.T) {
+func TestNewRefusesAPoolOfOneConnection(t *testing.T) {
 	db, err := sql.Open("sqlite", walDSN(newPath(t)))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(1)
-	_, err = sqlitestore.NewFromDB(db, sqlitestore.Config{})
+	_, err = sqlitestore.New(context.Background(), db, sqlitestore.Config{})
 	assert.Error(t, err, "the Store would hold the only connection, and its reads would wait forever")
 }
 
-// TestNewFromDBTakesOneConnectionAndGivesItBackAsItWas: the Store changes
+// TestNewTakesOneConnectionAndGivesItBackAsItWas: the Store changes
 // busy_timeout and synchronous on the connection it writes on, and on no
 // other; Close resets them.
-func TestNewFromDBTakesOneConnectionAndGivesItBackAsItWas(t *testing.T) {
+func TestNewTakesOneConnectionAndGivesItBackAsItWas(t *testing.T) {
 	ctx := t.Context()
 	db, err := sql.Open("sqlite", walDSN(newPath(t))+"&_synchronous=NORMAL")
 	require.NoError(t, err)
@@ -46,7 +47,7 @@ func TestNewFromDBTakesOneConnectionAndGivesItBackAsItWas(t *testing.T) {
 		return busy, sync
 	}
 
-	s, err := sqlitestore.NewFromDB(db, sqlitestore.Config{SweepInterval: -1})
+	s, err := sqlitestore.New(context.Background(), db, sqlitestore.Config{SweepInterval: -1})
 	require.NoError(t, err)
 	require.NoError(t, s.Put(ctx, sessionauth.KeyForToken("t"), "alice", []byte("v"), time.Now().Add(time.Hour)))
 	other, err := db.Conn(ctx) // the one the Store does not hold

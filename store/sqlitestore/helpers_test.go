@@ -1,6 +1,7 @@
 package sqlitestore_test
 
 import (
+	"context"
 	"database/sql"
 	"path/filepath"
 	"sync"
@@ -33,25 +34,25 @@ func (c *clock) add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// walDSN is the DSN of the file at path as NewFromDB documents it.
+// walDSN is the DSN of the file at path as New documents it.
 func walDSN(path string) string {
 	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000"
 }
 
 // constructors are the two ways to make a Store, each on a fresh file; every
-// behaviour is checked through both. A Store from NewFromDB runs on a pool of
+// behaviour is checked through both. A Store from New runs on a pool of
 // the caller's, whose connections wait for locks in SQLite (busy_timeout).
 var constructors = []struct {
 	name string
 	open func(t *testing.T, path string, cfg sqlitestore.Config) *sqlitestore.Store
 }{
-	{"New", open},
-	{"NewFromDB", func(t *testing.T, path string, cfg sqlitestore.Config) *sqlitestore.Store {
+	{"Open", open},
+	{"New", func(t *testing.T, path string, cfg sqlitestore.Config) *sqlitestore.Store {
 		t.Helper()
 		db, err := sql.Open("sqlite", walDSN(path))
 		require.NoError(t, err)
 		t.Cleanup(func() { assert.NoError(t, db.Close()) })
-		s, err := sqlitestore.NewFromDB(db, cfg)
+		s, err := sqlitestore.New(context.Background(), db, cfg)
 		require.NoError(t, err)
 		t.Cleanup(func() { assert.NoError(t, s.Close()) })
 		return s

@@ -69,12 +69,12 @@ var _ ratelimit.Store = (*LimitStore)(nil)
 var limitTableName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,47}$`)
 
 // OpenLimitStore opens (creating it if needed) the SQLite database at path
-// through one connection of its own, in WAL mode with synchronous=FULL as New
-// does, and returns a LimitStore on it. It may be the sessions' file. Close
+// through one connection of its own, in WAL mode with synchronous=FULL as Open
+// does, and returns a LimitStore that owns it. It may be the sessions' file. Close
 // closes the connection. In a process that has a Store on the file,
 // Store.LimitStore is better: its Takes then queue in Go with the session
-// writes instead of waiting for SQLite's lock.
-func OpenLimitStore(path string, cfg LimitConfig) (*LimitStore, error) {
+// writes instead of waiting for SQLite's lock. It gives up when ctx is done.
+func OpenLimitStore(ctx context.Context, path string, cfg LimitConfig) (*LimitStore, error) {
 	if path == "" {
 		return nil, errors.New("sqlitestore: empty database path")
 	}
@@ -95,7 +95,7 @@ func OpenLimitStore(path string, cfg LimitConfig) (*LimitStore, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s, err := retryBusyLimit(busy, func() (*LimitStore, error) { return newLimitStore(poolTx(db), db.Close, cfg) })
+	s, err := retryBusyLimit(ctx, busy, func() (*LimitStore, error) { return newLimitStore(ctx, poolTx(db), db.Close, cfg) })
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -103,35 +103,36 @@ func OpenLimitStore(path string, cfg LimitConfig) (*LimitStore, error) {
 	return s, nil
 }
 
-// NewLimitStore returns a LimitStore on a database the caller opened with
-// the "sqlite" driver of modernc.org/sqlite (set a busy timeout in its DSN,
-// as NewFromDB says), creating its table if missing. Close leaves db open.
-func NewLimitStore(db *sql.DB, cfg LimitConfig) (*LimitStore, error) {
+// NewLimitStore returns a LimitStore on a database the caller opened, and
+// still owns, with the "sqlite" driver of modernc.org/sqlite (set a busy
+// timeout in its DSN, as New says), creating its table if missing. Close
+// leaves db open.
+func NewLimitStore(ctx context.Context, db *sql.DB, cfg LimitConfig) (*LimitStore, error) {
 	if db == nil {
 		return nil, errors.New("sqlitestore: nil *sql.DB")
 	}
-	return newLimitStore(poolTx(db), func() error { return nil }, cfg)
+	return newLimitStore(ctx, poolTx(db), func() error { return nil }, cfg)
 }
 
 // LimitStore returns a LimitStore in the Store's file, on its write
 // connection: Takes and session writes queue for it in Go. It creates its
 // table if missing. The LimitStore works until the Store is closed; its
 // Close does nothing.
-func (s *Store) LimitStore(cfg LimitConfig) (*LimitStore, error) {
+func (s *Store) LimitStore(ctx context.Context, cfg LimitConfig) (*LimitStore, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
 	tx := func(ctx context.Context, f func(*sql.Conn) error) error {
 		return s.writing(ctx, func() error { return connTx(ctx, s.conn, f) })
 	}
-	return newLimitStore(tx, func() error { return nil }, cfg)
+	return newLimitStore(ctx, tx, func() error { return nil }, cfg)
 }
 
 // retryBusyLimit is retryBusy for a constructor: a connection opening while
 // another closes the file may see SQLITE_BUSY at once.
-func retryBusyLimit(timeout time.Duration, f func() (*LimitStore, error)) (*LimitStore, error) {
+func retryBusyLimit(ctx context.Context, timeout time.Duration, f func() (*LimitStore, error)) (*LimitStore, error) {
 	var s *LimitStore
-	err := retryBusy(context.Background(), timeout, nil, func() error {
+	err := retryBusy(ctx, timeout, nil, func() error {
 		var err error
 		s, err = f()
 		return err
@@ -139,7 +140,9 @@ func retryBusyLimit(timeout time.Duration, f func() (*LimitStore, error)) (*Limi
 	return s, err
 }
 
-func newLimitStore(tx func(context.Context, func(*sql.Conn) error) error, close func() error, cfg LimitConfig) (*LimitStore, error) {
+// newLimitStore returns a LimitStore whose transactions run through tx,
+// creating its table if missing; close is its Close.
+func newLimitStore(ctx context.Context, tx func(context.Context, func(*sql.Conn) error) error, close func() error, cfg LimitConfig) (*LimitStore, error) {
 	table := cmp.Or(cfg.Table, DefaultLimitTable)
 	if !limitTableName.MatchString(table) {
 		return nil, fmt.Errorf("sqlitestore: limit table name %q must be 1 to 48 lower-case letters, digits and underscores, not starting with a digit", table)
@@ -155,14 +158,14 @@ func newLimitStore(tx func(context.Context, func(*sql.Conn) error) error, close 
 			(SELECT key FROM ` + table + ` WHERE tat <= ?1 LIMIT ?2)`,
 		sweepEvery: int64(cmp.Or(cfg.SweepEvery, DefaultLimitSweepEvery)),
 	}
-	err := s.tx(context.Background(), func(conn *sql.Conn) error {
-		if _, err := conn.ExecContext(context.Background(), `CREATE TABLE IF NOT EXISTS `+table+` (
+	err := s.tx(ctx, func(conn *sql.Conn) error {
+		if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
 			key TEXT NOT NULL PRIMARY KEY,
 			tat INTEGER NOT NULL
 		) WITHOUT ROWID`); err != nil {
 			return err
 		}
-		_, err := conn.ExecContext(context.Background(), `CREATE INDEX IF NOT EXISTS `+table+`_tat ON `+table+` (tat)`)
+		_, err := conn.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS `+table+`_tat ON `+table+` (tat)`)
 		return err
 	})
 	if err != nil {

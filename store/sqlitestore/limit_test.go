@@ -18,7 +18,7 @@ import (
 
 func openLimitStore(t *testing.T, path string, cfg sqlitestore.LimitConfig) *sqlitestore.LimitStore {
 	t.Helper()
-	s, err := sqlitestore.OpenLimitStore(path, cfg)
+	s, err := sqlitestore.OpenLimitStore(context.Background(), path, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
@@ -36,10 +36,10 @@ func TestLimitStoreConformance(t *testing.T) {
 	})
 	t.Run("SessionStore", func(t *testing.T) {
 		ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
-			store, err := sqlitestore.New(filepath.Join(t.TempDir(), "sessions.db"), sqlitestore.Config{SweepInterval: -1})
+			store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "sessions.db"), sqlitestore.Config{SweepInterval: -1})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = store.Close() })
-			s, err := store.LimitStore(sqlitestore.LimitConfig{})
+			s, err := store.LimitStore(context.Background(), sqlitestore.LimitConfig{})
 			require.NoError(t, err)
 			return s
 		})
@@ -50,7 +50,7 @@ func TestLimitStoreConformance(t *testing.T) {
 			require.NoError(t, err)
 			db.SetMaxOpenConns(8)
 			t.Cleanup(func() { _ = db.Close() })
-			s, err := sqlitestore.NewLimitStore(db, sqlitestore.LimitConfig{Table: "app_limits"})
+			s, err := sqlitestore.NewLimitStore(context.Background(), db, sqlitestore.LimitConfig{Table: "app_limits"})
 			require.NoError(t, err)
 			return s
 		})
@@ -63,7 +63,7 @@ func TestLimitCountsSurviveARestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	ctx := context.Background()
 	now := ratelimittest.Start
-	first, err := sqlitestore.OpenLimitStore(path, sqlitestore.LimitConfig{})
+	first, err := sqlitestore.OpenLimitStore(context.Background(), path, sqlitestore.LimitConfig{})
 	require.NoError(t, err)
 	l, err := ratelimit.New(ratelimit.Config{Store: first})
 	require.NoError(t, err)
@@ -139,13 +139,13 @@ func TestLimitSweepDeletesOnlyRowsThatRanOut(t *testing.T) {
 func TestLimitTableNameIsChecked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	for _, bad := range []string{"Limits", "1limits", "limits; DROP TABLE x", "a.b"} {
-		_, err := sqlitestore.OpenLimitStore(path, sqlitestore.LimitConfig{Table: bad})
+		_, err := sqlitestore.OpenLimitStore(context.Background(), path, sqlitestore.LimitConfig{Table: bad})
 		assert.Error(t, err, bad)
 	}
 }
 
 func TestLimitStoreFailureIsAnError(t *testing.T) {
-	s, err := sqlitestore.OpenLimitStore(filepath.Join(t.TempDir(), "sessions.db"), sqlitestore.LimitConfig{})
+	s, err := sqlitestore.OpenLimitStore(context.Background(), filepath.Join(t.TempDir(), "sessions.db"), sqlitestore.LimitConfig{})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	ctx := context.Background()

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 // each searches a B-tree instead of scanning the table, which is what keeps a
 // lookup in a million-session database as fast as in a small one.
 func TestQueriesUseIndexes(t *testing.T) {
-	s, err := New(filepath.Join(t.TempDir(), "sessions.db"), Config{SweepInterval: -1})
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "sessions.db"), Config{SweepInterval: -1})
 	require.NoError(t, err)
 	defer s.Close()
 

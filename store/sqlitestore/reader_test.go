@@ -16,7 +16,7 @@ import (
 // as lookups in flight would: a lookup waits for one only as long as its
 // context allows.
 func TestLookupsEndAtTheirDeadlineWaitingForAReader(t *testing.T) {
-	s, err := New(filepath.Join(t.TempDir(), "sessions.db"), Config{MaxReadConns: 1, SweepInterval: -1})
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "sessions.db"), Config{MaxReadConns: 1, SweepInterval: -1})
 	require.NoError(t, err)
 	defer s.Close()
 	r := <-s.readers
@@ -44,17 +44,17 @@ func TestLookupsEndAtTheirDeadlineWaitingForAReader(t *testing.T) {
 // the context.
 func TestTheWriteConnectionIsDurableAndLeavesWaitingToTheStore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	s, err := New(path, Config{SweepInterval: -1})
+	s, err := Open(context.Background(), path, Config{SweepInterval: -1})
 	require.NoError(t, err)
 	defer s.Close()
 	db, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=5000&_synchronous=OFF")
 	require.NoError(t, err)
 	defer db.Close()
-	fromDB, err := NewFromDB(db, Config{SweepInterval: -1})
+	fromDB, err := New(context.Background(), db, Config{SweepInterval: -1})
 	require.NoError(t, err)
 	defer fromDB.Close()
 
-	for name, s := range map[string]*Store{"New": s, "NewFromDB": fromDB} {
+	for name, s := range map[string]*Store{"Open": s, "New": fromDB} {
 		var busy, sync int
 		require.NoError(t, s.conn.QueryRowContext(t.Context(), "PRAGMA busy_timeout").Scan(&busy))
 		require.NoError(t, s.conn.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync))

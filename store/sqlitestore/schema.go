@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// ErrSchemaTooNew is returned by New and NewFromDB for a database whose
+// ErrSchemaTooNew is returned by Open and New for a database whose
 // sessionauth schema was written by a newer version of this package: this
 // version cannot know how to read it, and upgrading the application is the
 // fix.

@@ -73,7 +73,7 @@ func TestSIGKILLLosesNoCreatedSession(t *testing.T) {
 		tokens = append(tokens, printed...)
 
 		assert.Equal(t, "ok", integrityCheck(t, path), "round %d", round)
-		store, err := sqlitestore.New(path, sqlitestore.Config{SweepInterval: -1})
+		store, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{SweepInterval: -1})
 		require.NoError(t, err)
 		m, err := sessionauth.New(sessionauth.Config{Store: store, IdleTimeout: time.Hour})
 		require.NoError(t, err)
@@ -168,7 +168,7 @@ func writeUntilKilled(path string, touches int) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	store, err := sqlitestore.New(path, sqlitestore.Config{})
+	store, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
 	if err != nil {
 		fail(err)
 	}

@@ -27,7 +27,7 @@ func newPath(t *testing.T) string {
 
 func open(t *testing.T, path string, cfg sqlitestore.Config) *sqlitestore.Store {
 	t.Helper()
-	s, err := sqlitestore.New(path, cfg)
+	s, err := sqlitestore.Open(context.Background(), path, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	return s
@@ -54,7 +54,7 @@ func TestReopenKeepsSessionsAndSchema(t *testing.T) {
 	path := newPath(t)
 	key, data, exp := sessionauth.KeyForToken("token"), []byte("record"), time.Now().Add(time.Hour)
 
-	s, err := sqlitestore.New(path, sqlitestore.Config{})
+	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
 	require.NoError(t, err)
 	require.NoError(t, s.Put(ctx, key, "alice", data, exp))
 	require.NoError(t, s.Close())
@@ -76,27 +76,27 @@ func TestReopenKeepsSessionsAndSchema(t *testing.T) {
 	assert.Zero(t, queryInt(t, db, `PRAGMA user_version`), "user_version is left to the application")
 }
 
-func TestNewRefusesANewerSchema(t *testing.T) {
+func TestOpenAndNewRefuseANewerSchema(t *testing.T) {
 	path := newPath(t)
-	s, err := sqlitestore.New(path, sqlitestore.Config{})
+	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	db := rawDB(t, path)
 	_, err = db.Exec(`UPDATE sessionauth_schema SET version = 99`)
 	require.NoError(t, err)
 
-	_, err = sqlitestore.New(path, sqlitestore.Config{})
+	_, err = sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
 	require.ErrorIs(t, err, sqlitestore.ErrSchemaTooNew)
 	assert.Contains(t, err.Error(), "version 99")
-	_, err = sqlitestore.NewFromDB(db, sqlitestore.Config{})
+	_, err = sqlitestore.New(context.Background(), db, sqlitestore.Config{})
 	assert.ErrorIs(t, err, sqlitestore.ErrSchemaTooNew)
 	assert.Equal(t, 99, queryInt(t, db, `SELECT version FROM sessionauth_schema`), "the refused file is left as it was")
 }
 
-// TestNewFromDBSharesTheApplicationsDatabase creates the store's tables next
+// TestNewSharesTheApplicationsDatabase creates the store's tables next
 // to the application's own, which it must leave alone, and leaves the
 // caller's *sql.DB open on Close.
-func TestNewFromDBSharesTheApplicationsDatabase(t *testing.T) {
+func TestNewSharesTheApplicationsDatabase(t *testing.T) {
 	ctx := t.Context()
 	db, err := sql.Open("sqlite", walDSN(newPath(t)))
 	require.NoError(t, err)
@@ -104,7 +104,7 @@ func TestNewFromDBSharesTheApplicationsDatabase(t *testing.T) {
 	_, err = db.Exec(`CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB, expiry REAL); PRAGMA user_version = 7`)
 	require.NoError(t, err)
 
-	s, err := sqlitestore.NewFromDB(db, sqlitestore.Config{})
+	s, err := sqlitestore.New(context.Background(), db, sqlitestore.Config{})
 	require.NoError(t, err)
 	key := sessionauth.KeyForToken("token")
 	require.NoError(t, s.Put(ctx, key, "alice", []byte("x"), time.Now().Add(time.Hour)))
@@ -121,7 +121,7 @@ func TestConcurrentOpenersMigrateOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			s, err := sqlitestore.New(path, sqlitestore.Config{})
+			s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
 			if !assert.NoError(t, err) {
 				return
 			}
@@ -228,7 +228,7 @@ func TestBackgroundSweep(t *testing.T) {
 	path := newPath(t)
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
-		s, err := sqlitestore.New(path, sqlitestore.Config{SweepInterval: time.Minute})
+		s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{SweepInterval: time.Minute})
 		require.NoError(t, err)
 		defer s.Close()
 		require.NoError(t, s.Put(ctx, sessionauth.KeyForToken("expired"), "alice", []byte("v"), time.Now().Add(30*time.Second)))
@@ -247,7 +247,7 @@ func TestBackgroundSweep(t *testing.T) {
 
 func TestCallsAfterCloseFail(t *testing.T) {
 	ctx := t.Context()
-	s, err := sqlitestore.New(newPath(t), sqlitestore.Config{})
+	s, err := sqlitestore.Open(context.Background(), newPath(t), sqlitestore.Config{})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	assert.NoError(t, s.Close(), "Close is idempotent")
@@ -263,7 +263,7 @@ func TestCallsAfterCloseFail(t *testing.T) {
 func TestCloseDuringLookups(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx := t.Context()
-	s, err := sqlitestore.New(newPath(t), sqlitestore.Config{MaxReadConns: 1, SweepInterval: -1})
+	s, err := sqlitestore.Open(context.Background(), newPath(t), sqlitestore.Config{MaxReadConns: 1, SweepInterval: -1})
 	require.NoError(t, err)
 	key := sessionauth.KeyForToken("token")
 	require.NoError(t, s.Put(ctx, key, "alice", []byte("v"), time.Now().Add(time.Hour)))
@@ -302,7 +302,7 @@ func TestErrorsNeverContainTheKey(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 
-	s, err := sqlitestore.New(newPath(t), sqlitestore.Config{})
+	s, err := sqlitestore.Open(context.Background(), newPath(t), sqlitestore.Config{})
 	require.NoError(t, err)
 	require.NoError(t, s.Put(t.Context(), key, "alice", []byte("v"), exp))
 	calls := map[string]func() error{
@@ -328,14 +328,14 @@ func TestErrorsNeverContainTheKey(t *testing.T) {
 	t.Run("closed store", check)
 }
 
-func TestNewRejectsBadConfig(t *testing.T) {
-	_, err := sqlitestore.New("", sqlitestore.Config{})
+func TestOpenAndNewRejectBadConfig(t *testing.T) {
+	_, err := sqlitestore.Open(context.Background(), "", sqlitestore.Config{})
 	assert.Error(t, err)
-	_, err = sqlitestore.New(newPath(t), sqlitestore.Config{SweepBatch: -1})
+	_, err = sqlitestore.Open(context.Background(), newPath(t), sqlitestore.Config{SweepBatch: -1})
 	assert.Error(t, err)
-	_, err = sqlitestore.NewFromDB(nil, sqlitestore.Config{})
+	_, err = sqlitestore.New(context.Background(), nil, sqlitestore.Config{})
 	assert.Error(t, err)
-	_, err = sqlitestore.New(filepath.Join(t.TempDir(), "missing-dir", "sessions.db"), sqlitestore.Config{})
+	_, err = sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "missing-dir", "sessions.db"), sqlitestore.Config{})
 	assert.Error(t, err, "a directory that does not exist")
 	assert.False(t, errors.Is(err, sqlitestore.ErrSchemaTooNew))
 }

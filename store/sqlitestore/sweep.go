@@ -3,8 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
@@ -29,23 +27,6 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 		total += int(n)
 		if n < int64(s.batch) {
 			return total, nil
-		}
-	}
-}
-
-// sweepLoop sweeps every interval until ctx is cancelled by Close.
-func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
-	defer close(s.sweepDone)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.LogAttrs(ctx, slog.LevelWarn, "sqlitestore: sweeping expired sessions failed", slog.Any("error", err))
-			}
 		}
 	}
 }

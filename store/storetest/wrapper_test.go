@@ -48,7 +48,7 @@ func TestWrapperImplementsExactlyTheInterfacesOfTheStore(t *testing.T) {
 	stores := map[string]sessionauth.Store{
 		"scs memstore":         scsmem.NewWithCleanupInterval(0),
 		"ctx only":             ctxOnly{scsmem.NewWithCleanupInterval(0)},
-		"sessionauth memstore": memstore.New(),
+		"sessionauth memstore": memstore.New(memstore.Config{}),
 	}
 	for name, s := range stores {
 		t.Run(name, func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestWrapperImplementsExactlyTheInterfacesOfTheStore(t *testing.T) {
 
 func TestWrapperFailCountsAndRemoves(t *testing.T) {
 	ctx := t.Context()
-	w := storetest.Wrap(memstore.New())
+	w := storetest.Wrap(memstore.New(memstore.Config{}))
 	full := w.Store().(sessionauth.SessionStore)
 	boom := errors.New("boom")
 	remove := w.Fail(boom, storetest.OpPut)
@@ -82,7 +82,7 @@ func TestWrapperFailCountsAndRemoves(t *testing.T) {
 }
 
 func TestWrapperHangIsAnOutageWithinTheStoreTimeout(t *testing.T) {
-	w := storetest.Wrap(memstore.New())
+	w := storetest.Wrap(memstore.New(memstore.Config{}))
 	m, err := sessionauth.New(sessionauth.Config{Store: w.Store(), StoreTimeout: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	token, _, err := m.Create(t.Context(), "alice", sessionauth.Metadata{})
@@ -99,7 +99,7 @@ func TestWrapperHangIsAnOutageWithinTheStoreTimeout(t *testing.T) {
 }
 
 func TestWrapperCorruptRecordIsNoSession(t *testing.T) {
-	for _, inner := range []sessionauth.Store{memstore.New(), scsmem.NewWithCleanupInterval(0)} {
+	for _, inner := range []sessionauth.Store{memstore.New(memstore.Config{}), scsmem.NewWithCleanupInterval(0)} {
 		w := storetest.Wrap(inner)
 		m, err := sessionauth.New(sessionauth.Config{Store: w.Store(), Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
@@ -127,11 +127,11 @@ func TestCtxOnlyStore(t *testing.T) {
 // hook: a Wrapper changes nothing a store does.
 func TestConformanceThroughWrapper(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Harness {
-		s := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: time.Hour})
+		s := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: time.Hour})
 		w := storetest.Wrap(s).Store()
 		return storetest.Harness{
 			Store:       w,
-			Sweep:       func(context.Context) (int, error) { return s.Sweep(), nil },
+			Sweep:       s.Sweep,
 			Close:       s.Close,
 			Nanoseconds: true,
 			Peer:        func(*testing.T, *storetest.Clock) storetest.Harness { return storetest.Harness{Store: w} },

@@ -17,7 +17,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	defer store.Close()
 	access := sessionauth.NewMemoryAccess()
 	m, err := sessionauth.New(sessionauth.Config{
