@@ -24,7 +24,7 @@ import (
 // user's command-line tool would: sign in through the API with the same
 // client, lose the session, and carry on without the caller noticing.
 func TestBearerTransportAgainstTheExampleServer(t *testing.T) {
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	t.Cleanup(func() { _ = store.Close() })
 	const password = "bearer-client-password"
 	cfg := appConfig{store: store, demoPassword: password, log: slog.New(slog.DiscardHandler)}

@@ -221,7 +221,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 func startApp(t *testing.T, cfg appConfig) (*app, *testServer) {
 	t.Helper()
 	if cfg.store == nil {
-		store := memstore.New()
+		store := memstore.New(memstore.Config{})
 		t.Cleanup(func() { _ = store.Close() })
 		cfg.store = store
 	}

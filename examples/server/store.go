@@ -43,13 +43,13 @@ func openStore(ctx context.Context, o options, name string, log *slog.Logger) (s
 			return stores{}, err
 		}
 		log.Info("session store: sqlite", "file", path)
-		s, err := sqlitestore.New(path, sqlitestore.Config{Logger: log})
+		s, err := sqlitestore.Open(ctx, path, sqlitestore.Config{Logger: log})
 		if err != nil {
 			return stores{}, err
 		}
 		// The limits queue with the session writes on the Store's own
 		// write connection; another process on the file shares them.
-		limits, err := s.LimitStore(sqlitestore.LimitConfig{})
+		limits, err := s.LimitStore(ctx, sqlitestore.LimitConfig{})
 		if err != nil {
 			closeLogged(log, s.Close())
 			return stores{}, err
@@ -57,7 +57,7 @@ func openStore(ctx context.Context, o options, name string, log *slog.Logger) (s
 		return stores{s, limits, func() { closeLogged(log, s.Close()) }}, nil
 	case "memory":
 		log.Info("session store: memory (sessions and sign-in limits end when the server stops)")
-		s := memstore.New()
+		s := memstore.New(memstore.Config{})
 		return stores{s, ratelimit.NewMemory(), func() { closeLogged(log, s.Close()) }}, nil
 	case "redis":
 		log.Info("session store: redis")
@@ -86,7 +86,7 @@ func openRedis(ctx context.Context, url, prefix string, log *slog.Logger) (store
 	}
 	var limits *redisstore.LimitStore
 	if err == nil {
-		limits, err = redisstore.NewLimitStore(client, prefix)
+		limits, err = redisstore.NewLimitStore(client, redisstore.LimitConfig{Prefix: prefix})
 	}
 	if err != nil {
 		_ = client.Close()
