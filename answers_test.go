@@ -124,7 +124,7 @@ func TestLongestLifetimeNearYear2262IsNotDeadOnArrival(t *testing.T) {
 		time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(2260, 1, 1, 0, 0, 0, 0, time.UTC), // + 10 years is past 2262
 	} {
-		clock := newStepClock()
+		clock := newTestClock()
 		clock.Set(start)
 		store := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: -1})
 		m, err := sessionauth.New(sessionauth.Config{Store: store, Now: clock.Now,

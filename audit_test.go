@@ -116,12 +116,6 @@ func assertNoSecrets(t *testing.T, text string, tokens ...string) {
 	assert.Empty(t, secretShaped(text), "token- or hash-shaped strings")
 }
 
-// newTestClock returns a settable clock for Config.Now and
-// memstore.Config.Now.
-func newTestClock() *sessionauthtest.Clock {
-	return sessionauthtest.NewClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
-}
-
 // eventLog collects the events of Config.OnEvent.
 type eventLog struct {
 	mu     sync.Mutex

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
@@ -50,10 +51,10 @@ func (s *countingSCSStore) commitCount() int {
 // starts at the real time and only moves forward, so the scs store, which
 // decides expiry on the real clock, keeps every record the Manager considers
 // live; the Manager checks the deadlines itself.
-func newSCSBackedManager(t *testing.T) (*sessionauth.Manager, *countingSCSStore, *stepClock) {
+func newSCSBackedManager(t *testing.T) (*sessionauth.Manager, *countingSCSStore, *sessionauthtest.Clock) {
 	t.Helper()
 	store := &countingSCSStore{MemStore: scsmemstore.NewWithCleanupInterval(0)}
-	clock := newStepClock()
+	clock := newTestClock()
 	clock.Set(time.Now())
 	m, err := sessionauth.New(sessionauth.Config{Store: store, Now: clock.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
 	require.NoError(t, err)
@@ -105,7 +106,7 @@ func TestManagerOnSCSMemstoreAuthenticationNeverWrites(t *testing.T) {
 	require.NoError(t, err)
 	commits := store.commitCount()
 
-	ahead := newStepClock()
+	ahead := newTestClock()
 	ahead.Set(clock.Now().Add(10 * time.Minute))
 	other, err := sessionauth.New(sessionauth.Config{Store: store, Now: ahead.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
 	require.NoError(t, err)

@@ -20,24 +20,15 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
-// stepClock is a fake clock shared by a Manager and its store. It only moves
-// when a test moves it, and is safe for concurrent use.
-type stepClock struct{ ns atomic.Int64 }
-
-var clockStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-func newStepClock() *stepClock {
-	c := &stepClock{}
-	c.ns.Store(clockStart.UnixNano())
-	return c
+// newTestClock returns the fake clock of a Manager and its store: it moves
+// only when a test moves it.
+func newTestClock() *sessionauthtest.Clock {
+	return sessionauthtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 }
-
-func (c *stepClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *stepClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-func (c *stepClock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
 
 // errInjected is the failure a spyStore returns when a test switches faults
 // on. It deliberately names no key.
@@ -249,7 +240,7 @@ func (b *lockedBuffer) String() string {
 // harness is a Manager over a spied memstore, both on one fake clock, logging
 // into a buffer.
 type harness struct {
-	clock *stepClock
+	clock *sessionauthtest.Clock
 	mem   *memstore.Store
 	spy   *spyStore
 	m     *sessionauth.Manager
@@ -270,7 +261,7 @@ func newHarness(t testing.TB, cfg sessionauth.Config, opts ...harnessOpts) *harn
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	h := &harness{clock: newStepClock(), logs: &lockedBuffer{}}
+	h := &harness{clock: newTestClock(), logs: &lockedBuffer{}}
 	h.mem = memstore.NewWithConfig(memstore.Config{Now: h.clock.Now, SweepInterval: -1})
 	t.Cleanup(func() { _ = h.mem.Close() })
 	h.spy = &spyStore{inner: h.mem, now: h.clock.Now}
@@ -631,7 +622,7 @@ func TestTouchNeverMovesExpiryBackward(t *testing.T) {
 		token, _ := h.create(t, "user-1")
 
 		// Another process whose clock runs ahead touches the session.
-		ahead := newStepClock()
+		ahead := newTestClock()
 		ahead.Set(h.clock.Now().Add(10 * time.Minute))
 		other, err := sessionauth.New(sessionauth.Config{Store: h.spy, Now: ahead.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
 		require.NoError(t, err)
@@ -888,7 +879,7 @@ func TestRotateRefusesExpiredSession(t *testing.T) {
 // and once a revocation has returned, no request started after it passes.
 func TestConcurrentCreateAuthenticateRevokeSweepOnOneSession(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	clock := newStepClock()
+	clock := newTestClock()
 	// A real sweep goroutine on a short real-time ticker, plus explicit
 	// sweeps: both race the requests.
 	mem := memstore.NewWithConfig(memstore.Config{Now: clock.Now, SweepInterval: time.Millisecond})
