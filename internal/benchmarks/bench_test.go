@@ -56,9 +56,9 @@ const (
 //
 // redisstore and pgstore run the same request on the servers named by
 // SESSIONAUTH_REDIS_URL and SESSIONAUTH_POSTGRES_URL, and are skipped when
-// those are not set (scripts/test.sh sets them). BenchmarkRequest in
-// store/redisstore and store/pgstore measures the same stores against
-// memstore with the harness those packages share.
+// those are not set (scripts/test.sh sets them). This is the one request
+// harness of the repository: a store benchmarks its request here, beside
+// memstore and the floor.
 func BenchmarkRequest(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		h, failures := sessionHandler()

@@ -70,8 +70,7 @@
 //
 // A store that talks to a server also calls RunOutage with the store behind
 // something the test can cut (a TCP proxy), to check that an outage is
-// answered with 503 and that the Manager recovers without a restart, and may
-// measure a request with BenchmarkRequest.
+// answered with 503 and that the Manager recovers without a restart.
 //
 // Times in the suite are whole milliseconds, so a store may keep expiries to
 // the millisecond (Redis PEXPIREAT, PostgreSQL timestamptz); a store that
