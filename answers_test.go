@@ -18,6 +18,7 @@ import (
 
 	"github.com/sessionauth/sessionauth"
 	"github.com/sessionauth/sessionauth/store/memstore"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 // Every byte of a token comes from crypto/rand: across a few hundred tokens,
@@ -54,9 +55,9 @@ func TestStoreKeyIsTheSHA256OfTheTokenComputedIndependently(t *testing.T) {
 	sum := sha256.Sum256([]byte(token))
 	want := hex.EncodeToString(sum[:])
 
-	puts := h.spy.calls("Put")
+	puts := h.callsOf(storetest.OpPut)
 	require.Len(t, puts, 1)
-	assert.Equal(t, want, puts[0].key)
+	assert.Equal(t, want, puts[0].Key)
 	_, found, err := h.mem.Find(want)
 	require.NoError(t, err)
 	assert.True(t, found, "the record is stored under sha256(token)")
@@ -92,11 +93,11 @@ func TestNilSessionHasNoValues(t *testing.T) {
 // gets a dropped connection, not a 503).
 func TestNewRefusesStoresThatCannotServe(t *testing.T) {
 	for name, store := range map[string]sessionauth.Store{
-		"nil":                    nil,
-		"nil *memstore.Store":    (*memstore.Store)(nil),
-		"zero memstore.Store":    &memstore.Store{},
-		"nil *scs memstore":      (*scsmemstore.MemStore)(nil),
-		"nil test wrapper store": (*spyStore)(nil),
+		"nil":                      nil,
+		"nil *memstore.Store":      (*memstore.Store)(nil),
+		"zero memstore.Store":      &memstore.Store{},
+		"nil *scs memstore":        (*scsmemstore.MemStore)(nil),
+		"nil pointer to a wrapper": (*struct{ *scsmemstore.MemStore })(nil),
 	} {
 		t.Run(name, func(t *testing.T) {
 			m, err := sessionauth.New(sessionauth.Config{Store: store})
@@ -124,7 +125,7 @@ func TestLongestLifetimeNearYear2262IsNotDeadOnArrival(t *testing.T) {
 		time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(2260, 1, 1, 0, 0, 0, 0, time.UTC), // + 10 years is past 2262
 	} {
-		clock := newStepClock()
+		clock := newTestClock()
 		clock.Set(start)
 		store := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: -1})
 		m, err := sessionauth.New(sessionauth.Config{Store: store, Now: clock.Now,
@@ -144,13 +145,15 @@ func TestLongestLifetimeNearYear2262IsNotDeadOnArrival(t *testing.T) {
 // ERROR as an outage.
 func TestStoreTimeoutAnswersAHungStoreWith503(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newFaultStore(memstore.New(memstore.Config{SweepInterval: -1}))
+		mem := memstore.New(memstore.Config{SweepInterval: -1})
+		store := storetest.Wrap(withoutLoader{mem, mem})
 		log := newLogCapture()
-		m, err := sessionauth.New(sessionauth.Config{Store: store, Logger: log.logger(), StoreTimeout: 250 * time.Millisecond})
+		m, err := sessionauth.New(sessionauth.Config{Store: store.Store(), Logger: log.logger(), StoreTimeout: 250 * time.Millisecond})
 		require.NoError(t, err)
 		token, _, err := m.Create(context.Background(), "ivan", sessionauth.Metadata{})
 		require.NoError(t, err)
-		store.set("get", fault{block: true})
+		_, returned := watch(store, storetest.OpGet)
+		defer store.Hang(storetest.OpGet)()
 
 		req := httptest.NewRequest("GET", "/hung", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -161,7 +164,7 @@ func TestStoreTimeoutAnswersAHungStoreWith503(t *testing.T) {
 		assert.Equal(t, 250*time.Millisecond, time.Since(start), "answered when the store timeout passed")
 		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 		assert.Equal(t, `{"message":"Service Unavailable"}`, rec.Body.String())
-		assert.ErrorIs(t, <-store.returned, context.DeadlineExceeded)
+		assert.ErrorIs(t, <-returned, context.DeadlineExceeded)
 		lines := log.find(t, "sessionauth: request failed")
 		require.Len(t, lines, 1)
 		assert.Equal(t, "ERROR", lines[0]["level"])
@@ -173,15 +176,15 @@ func TestStoreTimeoutAnswersAHungStoreWith503(t *testing.T) {
 // Every kind of store call is bounded, not only the read of a request.
 func TestStoreTimeoutBoundsEveryOperation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newFaultStore(memstore.New(memstore.Config{SweepInterval: -1}))
-		m, err := sessionauth.New(sessionauth.Config{Store: store, StoreTimeout: time.Second})
+		mem := memstore.New(memstore.Config{SweepInterval: -1})
+		store := storetest.Wrap(withoutLoader{mem, mem})
+		m, err := sessionauth.New(sessionauth.Config{Store: store.Store(), StoreTimeout: time.Second})
 		require.NoError(t, err)
 		ctx := context.Background()
 		_, s, err := m.Create(ctx, "ivan", sessionauth.Metadata{})
 		require.NoError(t, err)
-		for _, op := range []string{"get", "put", "update", "rename", "delete", "listUser", "deleteUser"} {
-			store.set(op, fault{block: true})
-		}
+		defer store.Hang(storetest.OpGet, storetest.OpPut, storetest.OpUpdate, storetest.OpRename,
+			storetest.OpDelete, storetest.OpListUser, storetest.OpDeleteUser)()
 		calls := map[string]func() error{
 			"Create":    func() error { _, _, err := m.Create(ctx, "ivan", sessionauth.Metadata{}); return err },
 			"SetValues": func() error { _, err := m.SetValues(ctx, s, map[string]string{"k": "v"}); return err },
@@ -200,9 +203,6 @@ func TestStoreTimeoutBoundsEveryOperation(t *testing.T) {
 			assert.ErrorIs(t, err, sessionauth.ErrUnavailable, name)
 			assert.ErrorIs(t, err, context.DeadlineExceeded, name)
 			assert.Equal(t, time.Second, time.Since(start), name)
-		}
-		for len(store.returned) > 0 {
-			<-store.returned
 		}
 	})
 }
@@ -259,17 +259,19 @@ func TestCorruptRecordIsNoSessionOnEveryReadPath(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, do(h.m.Require(userHandler), "Bearer "+token).Code)
 		assert.Contains(t, h.logs.String(), "unreadable session record treated as absent")
 	})
-	store := newFaultStore(memstore.New(memstore.Config{SweepInterval: -1}))
+	mem := memstore.New(memstore.Config{SweepInterval: -1})
+	store := storetest.Wrap(withoutLoader{mem, mem})
 	logs := newLogCapture()
-	m, err := sessionauth.New(sessionauth.Config{Store: store, Logger: logs.logger()})
+	m, err := sessionauth.New(sessionauth.Config{Store: store.Store(), Logger: logs.logger()})
 	require.NoError(t, err)
 	token, _, err := m.Create(context.Background(), "alice", sessionauth.Metadata{})
 	require.NoError(t, err)
-	store.set("get", fault{err: fmtCorrupt})
+	entered, returned := watch(store, storetest.OpGet)
+	store.Fail(fmtCorrupt, storetest.OpGet)
 	assert.Equal(t, http.StatusUnauthorized, do(m.Require(userHandler), "Bearer "+token).Code)
 	assert.Len(t, logs.find(t, "sessionauth: unreadable session record treated as absent"), 1)
-	<-store.entered
-	<-store.returned
+	assert.Equal(t, storetest.OpGet, <-entered, "the read reached the store")
+	assert.ErrorIs(t, <-returned, sessionauth.ErrCorruptRecord)
 }
 
 var fmtCorrupt = &wrapErr{msg: "redisstore: get: value too short", err: sessionauth.ErrCorruptRecord}

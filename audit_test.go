@@ -23,6 +23,7 @@ import (
 	"github.com/sessionauth/sessionauth"
 	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 // TestMain routes the default slog logger, which every Manager without a
@@ -116,12 +117,6 @@ func assertNoSecrets(t *testing.T, text string, tokens ...string) {
 	assert.Empty(t, secretShaped(text), "token- or hash-shaped strings")
 }
 
-// newTestClock returns a settable clock for Config.Now and
-// memstore.Config.Now.
-func newTestClock() *sessionauthtest.Clock {
-	return sessionauthtest.NewClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
-}
-
 // eventLog collects the events of Config.OnEvent.
 type eventLog struct {
 	mu     sync.Mutex
@@ -155,7 +150,7 @@ func (l *eventLog) ofKind(k sessionauth.EventKind) []sessionauth.Event {
 type auditServer struct {
 	*httptest.Server
 	m      *sessionauth.Manager
-	store  *faultStore
+	store  *storetest.Wrapper
 	clock  *sessionauthtest.Clock
 	log    *logCapture
 	events *eventLog
@@ -170,14 +165,14 @@ func newAuditServer(t *testing.T) *auditServer {
 	a := &auditServer{clock: newTestClock(), log: newLogCapture(), events: &eventLog{}}
 	storeNow := func() time.Time { return a.clock.Now().Add(-time.Duration(a.storeLag.Load())) }
 	mem := memstore.New(memstore.Config{Now: storeNow, SweepInterval: -1})
-	a.store = newFaultStore(mem)
+	a.store = storetest.Wrap(withoutLoader{mem, mem})
 	access := sessionauth.NewMemoryAccess()
 	require.NoError(t, access.AddOrganization("acme", "Acme"))
 	require.NoError(t, access.AddProject("p-1", "Rockets", "acme"))
 	require.NoError(t, access.SetProjectRole("p-1", "bob", sessionauth.RoleDeveloper))
 	m, err := sessionauth.New(sessionauth.Config{
 		Access:        access,
-		Store:         a.store,
+		Store:         a.store.Store(),
 		IdleTimeout:   30 * time.Minute,
 		Lifetime:      12 * time.Hour,
 		TouchInterval: time.Minute,
@@ -352,14 +347,15 @@ func TestAuditTrailOfAFullScenario(t *testing.T) {
 	status, _ = a.do(t, "GET", "/me", bob1)
 	require.Equal(t, http.StatusUnauthorized, status, "revoked by revoke-other-sessions")
 
-	a.store.set("touch", fault{err: errDiskOnFire})
+	touchFails := a.store.Fail(errDiskOnFire, storetest.OpTouch)
 	a.clock.Advance(5 * time.Minute)
 	status, _ = a.do(t, "GET", "/me", bob2)
 	require.Equal(t, http.StatusOK, status, "a failed touch does not fail the request")
-	a.store.set("get", fault{err: errDiskOnFire})
+	getFails := a.store.Fail(errDiskOnFire, storetest.OpGet)
 	status, _ = a.do(t, "GET", "/me", bob2)
 	require.Equal(t, http.StatusServiceUnavailable, status)
-	a.store.clear()
+	touchFails()
+	getFails()
 
 	// The store hides sessions past their expiry by its own clock; the
 	// Manager notices expiry itself when the store's clock lags behind.

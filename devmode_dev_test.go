@@ -25,11 +25,11 @@ const devTestToken = "test-token"
 // newDevServer returns a Manager configured with p and resolver, its log, and
 // a server with GET /whoami behind Require and GET
 // /projects/{projectID}/{role} behind RequireRole(role).
-func newDevServer(t *testing.T, p *sessionauth.DevPrincipal, resolver sessionauth.AccessResolver) (*sessionauth.Manager, *syncBuffer, *httptest.Server) {
+func newDevServer(t *testing.T, p *sessionauth.DevPrincipal, resolver sessionauth.AccessResolver) (*sessionauth.Manager, *lockedBuffer, *httptest.Server) {
 	t.Helper()
 	store := memstore.New(memstore.Config{})
 	t.Cleanup(func() { store.Close() })
-	logs := &syncBuffer{}
+	logs := &lockedBuffer{}
 	m, err := sessionauth.New(sessionauth.Config{
 		Store:        store,
 		Access:       resolver,

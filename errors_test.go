@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 func TestStatusCodeMapsSentinelsEvenWhenWrapped(t *testing.T) {
@@ -144,12 +145,12 @@ func TestNoTokenOrStoreKeyInLogsOrErrorStrings(t *testing.T) {
 				h.clock.Advance(2 * time.Minute)
 				require.Equal(t, http.StatusOK, get(tokens[0])) // touch
 
-				h.spy.failTouch.Store(true) // failed touch: a warning
+				touchFails := h.w.Fail(errInjected, storetest.OpTouch) // failed touch: a warning
 				h.clock.Advance(2 * time.Minute)
 				require.Equal(t, http.StatusOK, get(tokens[1]))
-				h.spy.failTouch.Store(false)
+				touchFails()
 
-				h.spy.failReads.Store(true) // outage: errors and 503s
+				readsFail := h.w.Fail(errInjected, readOps...) // outage: errors and 503s
 				require.Equal(t, http.StatusServiceUnavailable, get(tokens[0]))
 				require.Equal(t, http.StatusServiceUnavailable, do(h.m.Optional(userHandler), "Bearer "+tokens[2]).Code)
 				// A client that also puts its token in the URL: the failure
@@ -163,8 +164,8 @@ func TestNoTokenOrStoreKeyInLogsOrErrorStrings(t *testing.T) {
 				note(err)
 				_, err = h.m.List(ctx, "alice")
 				note(err)
-				h.spy.failReads.Store(false)
-				h.spy.failWrites.Store(true)
+				readsFail()
+				writesFail := h.w.Fail(errInjected, writeOps...)
 				note(h.m.Revoke(ctx, b))
 				_, _, err = h.m.Rotate(ctx, a)
 				note(err)
@@ -172,7 +173,7 @@ func TestNoTokenOrStoreKeyInLogsOrErrorStrings(t *testing.T) {
 				note(err)
 				_, _, err = h.m.Create(ctx, "carol", sessionauth.Metadata{})
 				note(err)
-				h.spy.failWrites.Store(false)
+				writesFail()
 
 				// A corrupt record under a user's index is logged when listed.
 				garbage := plantableToken(t)

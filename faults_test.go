@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -19,147 +18,33 @@ import (
 	"github.com/sessionauth/sessionauth"
 	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 var errDiskOnFire = errors.New("injected fault: disk on fire")
 
-// fault is what a faultStore does instead of, or before, a store call.
-type fault struct {
-	err   error         // fail with err without calling the store
-	block bool          // wait for the call's context to end, fail with ctx.Err()
-	gate  chan struct{} // wait until gate is closed (or the context ends), then call the store
-}
-
-// faultStore wraps a real store and injects faults per operation. It is a
-// sessionauth.SessionStore by delegation, and deliberately not a
-// SessionLoader, so that the Manager reads through Get, where faults are.
-//
-// entered receives the operation of every call that meets a fault, when it
-// starts; returned receives what such a call returned, when it does.
-type faultStore struct {
-	sessionauth.SessionStore
-
-	mu       sync.Mutex
-	faults   map[string]fault
-	entered  chan string
-	returned chan error
-}
-
-var _ sessionauth.SessionStore = (*faultStore)(nil)
-
-func newFaultStore(inner sessionauth.SessionStore) *faultStore {
-	return &faultStore{
-		SessionStore: inner,
-		faults:       map[string]fault{},
-		entered:      make(chan string, 64),
-		returned:     make(chan error, 64),
+// watch reports every call of ops when it starts, on entered, and what it
+// returned, on returned. Watch an op before failing it, so that entered
+// reports a call before the fault holds it.
+func watch(w *storetest.Wrapper, ops ...storetest.Op) (entered <-chan storetest.Op, returned <-chan error) {
+	in, out := make(chan storetest.Op, 64), make(chan error, 64)
+	for _, op := range ops {
+		w.On(op, storetest.Hook{
+			Before: func(c *storetest.Call) error { in <- c.Op; return nil },
+			After:  func(c *storetest.Call) { out <- c.Err },
+		})
 	}
-}
-
-// writeOps are the operations that change the store.
-var writeOps = []string{"put", "update", "touch", "rename", "delete", "deleteUser"}
-
-func (f *faultStore) set(op string, ft fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults[op] = ft
-}
-
-func (f *faultStore) clear() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	clear(f.faults)
-}
-
-// inject applies the fault of op, if any: a non-nil error fails the call.
-func (f *faultStore) inject(ctx context.Context, op string) error {
-	f.mu.Lock()
-	ft, ok := f.faults[op]
-	f.mu.Unlock()
-	if !ok {
-		return nil
-	}
-	f.entered <- op
-	var err error
-	switch {
-	case ft.err != nil:
-		err = ft.err
-	case ft.block:
-		<-ctx.Done()
-		err = ctx.Err()
-	case ft.gate != nil:
-		select {
-		case <-ft.gate:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-	}
-	f.returned <- err
-	return err
-}
-
-func (f *faultStore) Get(ctx context.Context, key string) ([]byte, time.Time, bool, error) {
-	if err := f.inject(ctx, "get"); err != nil {
-		return nil, time.Time{}, false, err
-	}
-	return f.SessionStore.Get(ctx, key)
-}
-
-func (f *faultStore) Put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
-	if err := f.inject(ctx, "put"); err != nil {
-		return err
-	}
-	return f.SessionStore.Put(ctx, key, userID, data, expiry)
-}
-
-func (f *faultStore) Touch(ctx context.Context, key string, expiry time.Time) error {
-	if err := f.inject(ctx, "touch"); err != nil {
-		return err
-	}
-	return f.SessionStore.Touch(ctx, key, expiry)
-}
-
-func (f *faultStore) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
-	if err := f.inject(ctx, "update"); err != nil {
-		return false, err
-	}
-	return f.SessionStore.Update(ctx, key, data, expiry)
-}
-
-func (f *faultStore) Rename(ctx context.Context, oldKey, newKey string) (bool, error) {
-	if err := f.inject(ctx, "rename"); err != nil {
-		return false, err
-	}
-	return f.SessionStore.Rename(ctx, oldKey, newKey)
-}
-
-func (f *faultStore) DeleteCtx(ctx context.Context, key string) error {
-	if err := f.inject(ctx, "delete"); err != nil {
-		return err
-	}
-	return f.SessionStore.DeleteCtx(ctx, key)
-}
-
-func (f *faultStore) ListUser(ctx context.Context, userID string) ([]sessionauth.Record, error) {
-	if err := f.inject(ctx, "listUser"); err != nil {
-		return nil, err
-	}
-	return f.SessionStore.ListUser(ctx, userID)
-}
-
-func (f *faultStore) DeleteUser(ctx context.Context, userID, except string) (int, error) {
-	if err := f.inject(ctx, "deleteUser"); err != nil {
-		return 0, err
-	}
-	return f.SessionStore.DeleteUser(ctx, userID, except)
+	return in, out
 }
 
 // faultServer is a protected route over a real listener, on a memstore
-// behind a faultStore, with a clock and a log the test controls.
+// behind a storetest.Wrapper, with a clock and a log the test controls. The
+// wrapped store hides the memstore's SessionLoader, so that the Manager
+// reads through Get.
 type faultServer struct {
 	*httptest.Server
 	m       *sessionauth.Manager
-	store   *faultStore
+	store   *storetest.Wrapper
 	clock   *sessionauthtest.Clock
 	log     *logCapture
 	handled atomic.Int32 // requests that reached the protected handler
@@ -169,9 +54,9 @@ func newFaultServer(t *testing.T) *faultServer {
 	t.Helper()
 	f := &faultServer{clock: newTestClock(), log: newLogCapture()}
 	mem := memstore.New(memstore.Config{Now: f.clock.Now, SweepInterval: -1})
-	f.store = newFaultStore(mem)
+	f.store = storetest.Wrap(withoutLoader{mem, mem})
 	m, err := sessionauth.New(sessionauth.Config{
-		Store: f.store, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute,
+		Store: f.store.Store(), IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute,
 		Logger: f.log.logger(), Now: f.clock.Now,
 	})
 	require.NoError(t, err)
@@ -237,22 +122,22 @@ func TestStoreFaultsGiveTheDocumentedStatus(t *testing.T) {
 	writesFail := map[string]int{"valid": 200, "revoked": 401, "expired": 401, "unknown": 401}
 	for _, tc := range []struct {
 		name   string
-		faults map[string]fault
+		faults map[storetest.Op]error
 		want   map[string]int
 	}{
 		{"no fault", nil, writesFail},
-		{"reads fail", map[string]fault{"get": {err: errDiskOnFire}}, readFails},
-		{"reads time out", map[string]fault{"get": {err: context.DeadlineExceeded}}, readFails},
-		{"reads fail with a wrapped unavailable", map[string]fault{"get": {err: sessionauth.ErrUnavailable}}, readFails},
-		{"writes fail", map[string]fault{"put": {err: errDiskOnFire}, "touch": {err: errDiskOnFire},
-			"delete": {err: errDiskOnFire}, "deleteUser": {err: errDiskOnFire}}, writesFail},
-		{"writes time out", map[string]fault{"touch": {err: context.DeadlineExceeded}}, writesFail},
+		{"reads fail", map[storetest.Op]error{storetest.OpGet: errDiskOnFire}, readFails},
+		{"reads time out", map[storetest.Op]error{storetest.OpGet: context.DeadlineExceeded}, readFails},
+		{"reads fail with a wrapped unavailable", map[storetest.Op]error{storetest.OpGet: sessionauth.ErrUnavailable}, readFails},
+		{"writes fail", map[storetest.Op]error{storetest.OpPut: errDiskOnFire, storetest.OpTouch: errDiskOnFire,
+			storetest.OpDelete: errDiskOnFire, storetest.OpDeleteUser: errDiskOnFire}, writesFail},
+		{"writes time out", map[storetest.Op]error{storetest.OpTouch: context.DeadlineExceeded}, writesFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFaultServer(t)
 			tokens := f.sessions(t)
-			for op, ft := range tc.faults {
-				f.store.set(op, ft)
+			for op, err := range tc.faults {
+				f.store.Fail(err, op)
 			}
 			for state, token := range tokens {
 				resp, body, err := f.get(context.Background(), token)
@@ -294,7 +179,7 @@ func countOf(m map[string]int, v int) int {
 func TestReadFailureIsLoggedWithTheRequest(t *testing.T) {
 	f := newFaultServer(t)
 	token := f.sessions(t)["valid"]
-	f.store.set("get", fault{err: errDiskOnFire})
+	f.store.Fail(errDiskOnFire, storetest.OpGet)
 	resp, _, err := f.get(context.Background(), token)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
@@ -317,13 +202,14 @@ func TestFailedTouchStillServesAndWarns(t *testing.T) {
 	s, err := f.m.Authenticate(context.Background(), token)
 	require.NoError(t, err)
 	f.clock.Advance(5 * time.Minute)
-	f.store.set("touch", fault{err: errDiskOnFire})
+	entered, _ := watch(f.store, storetest.OpTouch)
+	f.store.Fail(errDiskOnFire, storetest.OpTouch)
 
 	resp, body, err := f.get(context.Background(), token)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "ok", body)
-	require.Equal(t, "touch", <-f.store.entered, "the touch was attempted")
+	require.Equal(t, storetest.OpTouch, <-entered, "the touch was attempted")
 
 	lines := f.log.find(t, "sessionauth: extending session failed; the request goes on")
 	require.Len(t, lines, 1)
@@ -344,9 +230,7 @@ func TestWriteFailuresAreReportedNotSwallowed(t *testing.T) {
 	token := f.sessions(t)["valid"]
 	s, err := f.m.Authenticate(ctx, token)
 	require.NoError(t, err)
-	for _, op := range writeOps {
-		f.store.set(op, fault{err: errDiskOnFire})
-	}
+	f.store.Fail(errDiskOnFire, writeOps...)
 
 	_, _, err = f.m.Create(ctx, "heidi", sessionauth.Metadata{})
 	assert.ErrorIs(t, err, sessionauth.ErrUnavailable)
@@ -371,7 +255,7 @@ func TestRotateFailingLeavesOneLiveToken(t *testing.T) {
 	token := f.sessions(t)["valid"]
 	s, err := f.m.Authenticate(ctx, token)
 	require.NoError(t, err)
-	f.store.set("rename", fault{err: errDiskOnFire})
+	f.store.Fail(errDiskOnFire, storetest.OpRename)
 
 	newToken, _, err := f.m.Rotate(ctx, s)
 	require.ErrorIs(t, err, sessionauth.ErrUnavailable)
@@ -388,7 +272,8 @@ func TestRotateFailingLeavesOneLiveToken(t *testing.T) {
 func TestCancelledRequestStopsItsStoreCall(t *testing.T) {
 	f := newFaultServer(t)
 	token := f.sessions(t)["valid"]
-	f.store.set("get", fault{block: true})
+	entered, returned := watch(f.store, storetest.OpGet)
+	t.Cleanup(f.store.Hang(storetest.OpGet))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -396,10 +281,10 @@ func TestCancelledRequestStopsItsStoreCall(t *testing.T) {
 		_, _, err := f.get(ctx, token)
 		done <- err
 	}()
-	require.Equal(t, "get", <-f.store.entered)
+	require.Equal(t, storetest.OpGet, <-entered)
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled, "the client gave up")
-	assert.ErrorIs(t, <-f.store.returned, context.Canceled, "the store call saw the cancellation")
+	assert.ErrorIs(t, <-returned, context.Canceled, "the store call saw the cancellation")
 	f.Close() // waits for the server's handler to finish
 	assert.Zero(t, f.handled.Load())
 
@@ -415,13 +300,15 @@ func TestCancelledRequestStopsItsStoreCall(t *testing.T) {
 // seconds pass on a fake clock.
 func TestStoreDeadlineIsServiceUnavailable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newFaultStore(memstore.New(memstore.Config{SweepInterval: -1}))
+		mem := memstore.New(memstore.Config{SweepInterval: -1})
+		store := storetest.Wrap(withoutLoader{mem, mem})
 		log := newLogCapture()
-		m, err := sessionauth.New(sessionauth.Config{Store: store, Logger: log.logger()})
+		m, err := sessionauth.New(sessionauth.Config{Store: store.Store(), Logger: log.logger()})
 		require.NoError(t, err)
 		token, _, err := m.Create(context.Background(), "ivan", sessionauth.Metadata{})
 		require.NoError(t, err)
-		store.set("get", fault{block: true})
+		_, returned := watch(store, storetest.OpGet)
+		defer store.Hang(storetest.OpGet)()
 
 		handled := false
 		h := m.Require(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { handled = true }))
@@ -437,7 +324,7 @@ func TestStoreDeadlineIsServiceUnavailable(t *testing.T) {
 		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 		assert.Equal(t, sessionauth.BodyUnavailable, rec.Body.String())
 		assert.False(t, handled)
-		assert.ErrorIs(t, <-store.returned, context.DeadlineExceeded)
+		assert.ErrorIs(t, <-returned, context.DeadlineExceeded)
 		lines := log.find(t, "sessionauth: request failed")
 		require.Len(t, lines, 1)
 		assert.Equal(t, "ERROR", lines[0]["level"])
@@ -452,8 +339,9 @@ func TestStoreDeadlineIsServiceUnavailable(t *testing.T) {
 func TestSlowStoreDecidesOnlyWhenItAnswers(t *testing.T) {
 	f := newFaultServer(t)
 	tokens := f.sessions(t)
-	gate := make(chan struct{})
-	f.store.set("get", fault{gate: gate})
+	entered, _ := watch(f.store, storetest.OpGet)
+	release := f.store.Hang(storetest.OpGet)
+	t.Cleanup(release)
 
 	type answer struct {
 		state  string
@@ -471,7 +359,7 @@ func TestSlowStoreDecidesOnlyWhenItAnswers(t *testing.T) {
 		}()
 	}
 	for range tokens {
-		<-f.store.entered
+		<-entered
 	}
 	select {
 	case a := <-answers:
@@ -480,7 +368,7 @@ func TestSlowStoreDecidesOnlyWhenItAnswers(t *testing.T) {
 	}
 	assert.Zero(t, f.handled.Load())
 
-	close(gate)
+	release()
 	got := map[string]int{}
 	for range tokens {
 		a := <-answers

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 const (
@@ -387,7 +388,7 @@ func TestFailingStoreAnswers503NeverPassOrLogout(t *testing.T) {
 	storeModes(t, func(t *testing.T, o harnessOpts) {
 		h := newHarness(t, sessionauth.Config{}, o)
 		token, _ := h.create(t, "user-1")
-		h.spy.failReads.Store(true)
+		readsFail := h.w.Fail(errInjected, readOps...)
 		next := &countingHandler{}
 
 		for name, mw := range map[string]func(http.Handler) http.Handler{"Require": h.m.Require, "Optional": h.m.Optional} {
@@ -409,7 +410,7 @@ func TestFailingStoreAnswers503NeverPassOrLogout(t *testing.T) {
 		assert.ErrorIs(t, err, sessionauth.ErrUnavailable)
 		assert.ErrorIs(t, err, errInjected)
 
-		h.spy.failReads.Store(false)
+		readsFail()
 		assert.Equal(t, http.StatusOK, h.authStatus(token), "the session outlives the outage")
 	})
 }
@@ -417,7 +418,7 @@ func TestFailingStoreAnswers503NeverPassOrLogout(t *testing.T) {
 func TestFailingStoreWritesFailOperationsWithErrUnavailable(t *testing.T) {
 	h := newHarness(t, sessionauth.Config{})
 	_, s := h.create(t, "user-1")
-	h.spy.failWrites.Store(true)
+	writesFail := h.w.Fail(errInjected, writeOps...)
 	ctx := context.Background()
 
 	_, _, err := h.m.Create(ctx, "user-1", sessionauth.Metadata{})
@@ -430,8 +431,8 @@ func TestFailingStoreWritesFailOperationsWithErrUnavailable(t *testing.T) {
 	_, _, err = h.m.Rotate(ctx, s)
 	assert.ErrorIs(t, err, sessionauth.ErrUnavailable)
 
-	h.spy.failWrites.Store(false)
-	h.spy.failReads.Store(true)
+	writesFail()
+	h.w.Fail(errInjected, readOps...)
 	_, err = h.m.List(ctx, "user-1")
 	assert.ErrorIs(t, err, sessionauth.ErrUnavailable)
 	assert.ErrorIs(t, h.m.RevokeID(ctx, "user-1", s.ID), sessionauth.ErrUnavailable)
@@ -441,13 +442,13 @@ func TestFailedTouchLetsRequestSucceedAndLogsWarning(t *testing.T) {
 	storeModes(t, func(t *testing.T, o harnessOpts) {
 		h := newHarness(t, sessionauth.Config{IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute}, o)
 		token, s := h.create(t, "user-1")
-		h.spy.failTouch.Store(true)
+		h.w.Fail(errInjected, storetest.OpTouch)
 		h.clock.Advance(5 * time.Minute)
 
 		w := do(h.m.Require(userHandler), "Bearer "+token)
 		assert.Equal(t, http.StatusOK, w.Code)
 		assert.Equal(t, "user-1", w.Body.String())
-		require.Len(t, h.spy.calls("Touch"), 1, "the touch was attempted")
+		require.Len(t, h.callsOf(storetest.OpTouch), 1, "the touch was attempted")
 		exp, _ := h.storeExpiry(t, token)
 		assert.True(t, exp.Equal(s.IdleExpiresAt), "the failed touch changed nothing")
 

@@ -14,19 +14,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 // storedRecord creates a session with md and returns it with the record the
 // store received and the store key.
 func storedRecord(t *testing.T, h *harness, md sessionauth.Metadata) (*sessionauth.Session, []byte, string) {
 	t.Helper()
-	h.spy.reset()
+	h.resetCalls()
 	token, s, err := h.m.Create(context.Background(), "user-1", md)
 	require.NoError(t, err)
-	puts := h.spy.calls("Put")
+	puts := h.callsOf(storetest.OpPut)
 	require.Len(t, puts, 1)
-	require.Equal(t, sessionauth.KeyForToken(token), puts[0].key)
-	return s, puts[0].value, puts[0].key
+	require.Equal(t, sessionauth.KeyForToken(token), puts[0].Key)
+	return s, puts[0].Data, puts[0].Key
 }
 
 func TestDecodeSessionReadsBackWhatCreateStored(t *testing.T) {
@@ -115,12 +116,12 @@ func TestCreateRejectsMetadataOverItsLimits(t *testing.T) {
 	h := newHarness(t, sessionauth.Config{})
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			h.spy.reset()
+			h.resetCalls()
 			token, s, err := h.m.Create(context.Background(), tt.userID, tt.md)
 			assert.ErrorIs(t, err, sessionauth.ErrInvalidMetadata)
 			assert.Empty(t, token)
 			assert.Nil(t, s)
-			assert.Empty(t, h.spy.writes(), "nothing is stored")
+			assert.Empty(t, h.writes(), "nothing is stored")
 		})
 	}
 

@@ -1,7 +1,6 @@
 package sessionauth_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -148,25 +146,7 @@ type roleWorld struct {
 	m      *sessionauth.Manager
 	access *sessionauth.MemoryAccess
 	srv    *httptest.Server
-	logs   *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer that the server's goroutines may log to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs   *lockedBuffer
 }
 
 func newRoleWorld(t *testing.T, resolver sessionauth.AccessResolver) *roleWorld {
@@ -183,7 +163,7 @@ func newRoleWorld(t *testing.T, resolver sessionauth.AccessResolver) *roleWorld 
 
 	store := memstore.New(memstore.Config{})
 	t.Cleanup(func() { store.Close() })
-	logs := &syncBuffer{}
+	logs := &lockedBuffer{}
 	m, err := sessionauth.New(sessionauth.Config{
 		Store:  store,
 		Access: resolver,

@@ -3,7 +3,6 @@ package sessionauth_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 // Our stores satisfy scs's store interfaces at compile time.
@@ -24,38 +25,18 @@ var (
 	_ scs.IterableCtxStore = (*memstore.Store)(nil)
 )
 
-// countingSCSStore wraps scs's own memstore and counts its writes. It has
-// exactly scs's methods: no context variants and no SessionStore extras.
-type countingSCSStore struct {
-	*scsmemstore.MemStore
-
-	mu      sync.Mutex
-	commits []time.Time // expiry of each Commit
-}
-
-func (s *countingSCSStore) Commit(key string, b []byte, expiry time.Time) error {
-	s.mu.Lock()
-	s.commits = append(s.commits, expiry)
-	s.mu.Unlock()
-	return s.MemStore.Commit(key, b, expiry)
-}
-
-func (s *countingSCSStore) commitCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.commits)
-}
-
 // newSCSBackedManager returns a Manager on scs's memstore. The Manager's clock
 // starts at the real time and only moves forward, so the scs store, which
 // decides expiry on the real clock, keeps every record the Manager considers
-// live; the Manager checks the deadlines itself.
-func newSCSBackedManager(t *testing.T) (*sessionauth.Manager, *countingSCSStore, *stepClock) {
+// live; the Manager checks the deadlines itself. The store is wrapped, to
+// count its writes; it keeps exactly scs's methods: no context variants and
+// no SessionStore extras.
+func newSCSBackedManager(t *testing.T) (*sessionauth.Manager, *storetest.Wrapper, *sessionauthtest.Clock) {
 	t.Helper()
-	store := &countingSCSStore{MemStore: scsmemstore.NewWithCleanupInterval(0)}
-	clock := newStepClock()
+	store := storetest.Wrap(scsmemstore.NewWithCleanupInterval(0))
+	clock := newTestClock()
 	clock.Set(time.Now())
-	m, err := sessionauth.New(sessionauth.Config{Store: store, Now: clock.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
+	m, err := sessionauth.New(sessionauth.Config{Store: store.Store(), Now: clock.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
 	require.NoError(t, err)
 	return m, store, clock
 }
@@ -71,7 +52,7 @@ func TestManagerRunsOnSCSMemstore(t *testing.T) {
 
 	token, s, err := m.Create(ctx, "alice", sessionauth.Metadata{Values: map[string]string{"org": "acme"}})
 	require.NoError(t, err)
-	_, found, err := store.Find(sessionauth.KeyForToken(token))
+	_, found, err := store.Unwrap().Find(sessionauth.KeyForToken(token))
 	require.NoError(t, err)
 	require.True(t, found, "the record is stored under the hashed token")
 	assert.Equal(t, http.StatusOK, status(token))
@@ -103,11 +84,11 @@ func TestManagerOnSCSMemstoreAuthenticationNeverWrites(t *testing.T) {
 	m, store, clock := newSCSBackedManager(t)
 	token, _, err := m.Create(context.Background(), "alice", sessionauth.Metadata{})
 	require.NoError(t, err)
-	commits := store.commitCount()
+	commits := store.Calls(storetest.OpCommit)
 
-	ahead := newStepClock()
+	ahead := newTestClock()
 	ahead.Set(clock.Now().Add(10 * time.Minute))
-	other, err := sessionauth.New(sessionauth.Config{Store: store, Now: ahead.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
+	other, err := sessionauth.New(sessionauth.Config{Store: store.Store(), Now: ahead.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
 	require.NoError(t, err)
 	for _, step := range []time.Duration{0, 5 * time.Minute, 10 * time.Minute, 14 * time.Minute} {
 		clock.Set(ahead.Now().Add(-10*time.Minute + step))
@@ -117,7 +98,7 @@ func TestManagerOnSCSMemstoreAuthenticationNeverWrites(t *testing.T) {
 		require.NoError(t, err)
 		ahead.Advance(time.Minute)
 	}
-	assert.Equal(t, commits, store.commitCount(), "no request rewrote the record")
+	assert.Equal(t, commits, store.Calls(storetest.OpCommit), "no request rewrote the record")
 }
 
 // Listing and revoking a user's sessions fall back to scanning an
@@ -126,7 +107,7 @@ func TestManagerOnSCSMemstoreAuthenticationNeverWrites(t *testing.T) {
 func TestManagerOnSCSMemstoreListsAndRevokesUserThroughIteration(t *testing.T) {
 	m, store, clock := newSCSBackedManager(t)
 	ctx := context.Background()
-	require.NoError(t, store.MemStore.Commit("scs-app-token", []byte("gob data of an scs app"), time.Now().Add(time.Hour)))
+	require.NoError(t, store.Unwrap().Commit("scs-app-token", []byte("gob data of an scs app"), time.Now().Add(time.Hour)))
 
 	var tokens []string
 	var sessions []*sessionauth.Session
@@ -158,7 +139,7 @@ func TestManagerOnSCSMemstoreListsAndRevokesUserThroughIteration(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, do(protected, "Bearer "+tokens[1]).Code)
 	assert.Equal(t, http.StatusOK, do(protected, "Bearer "+tokens[2]).Code)
 	assert.Equal(t, http.StatusOK, do(protected, "Bearer "+bobToken).Code)
-	_, found, err := store.Find("scs-app-token")
+	_, found, err := store.Unwrap().Find("scs-app-token")
 	require.NoError(t, err)
 	assert.True(t, found, "a record of another application is left alone")
 }

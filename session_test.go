@@ -20,212 +20,42 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
-// stepClock is a fake clock shared by a Manager and its store. It only moves
-// when a test moves it, and is safe for concurrent use.
-type stepClock struct{ ns atomic.Int64 }
-
-var clockStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-func newStepClock() *stepClock {
-	c := &stepClock{}
-	c.ns.Store(clockStart.UnixNano())
-	return c
+// newTestClock returns the fake clock of a Manager and its store: it moves
+// only when a test moves it.
+func newTestClock() *sessionauthtest.Clock {
+	return sessionauthtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 }
 
-func (c *stepClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *stepClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-func (c *stepClock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
+// errInjected is the failure the harness's store returns when a test
+// switches faults on. It deliberately names no key.
+var errInjected = errors.New("injected store failure")
 
-// errInjected is the failure a spyStore returns when a test switches faults
-// on. It deliberately names no key.
-var errInjected = errors.New("spy: injected store failure")
-
-// spyOp is one call a spyStore saw.
-type spyOp struct {
-	op     string // Get, Put, Touch, Delete, Find, Commit, ListUser, DeleteUser, All, LoadSession
-	key    string
-	value  []byte
-	expiry time.Time
-	at     time.Time // the store clock when the call was made
-}
-
-// spyStore wraps a memstore and records every key and value passed to it and
-// every write, and fails on demand. It is a SessionStore and IterableStore but
-// not a SessionLoader; spyLoader adds the fast path.
-type spyStore struct {
-	inner *memstore.Store
-	now   func() time.Time
-
-	failReads, failWrites, failTouch atomic.Bool
-
-	mu  sync.Mutex
-	ops []spyOp
-}
-
+// The operations a test fails together: the reads, and the calls that write
+// or delete.
 var (
-	_ sessionauth.SessionStore  = (*spyStore)(nil)
-	_ sessionauth.IterableStore = (*spyStore)(nil)
-	_ sessionauth.SessionLoader = spyLoader{}
+	readOps = []storetest.Op{storetest.OpGet, storetest.OpFind, storetest.OpAll,
+		storetest.OpListUser, storetest.OpLoadSession}
+	writeOps = []storetest.Op{storetest.OpPut, storetest.OpUpdate, storetest.OpTouch,
+		storetest.OpRename, storetest.OpCommit, storetest.OpDelete, storetest.OpDeleteUser}
 )
 
-func (s *spyStore) record(op, key string, value []byte, expiry time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ops = append(s.ops, spyOp{op: op, key: key, value: bytes.Clone(value), expiry: expiry, at: s.now()})
+// withoutLoader hides a store's SessionLoader fast path, so that the Manager
+// reads through Get.
+type withoutLoader struct {
+	sessionauth.SessionStore
+	sessionauth.IterableStore
 }
 
-// calls returns the recorded calls whose op is one of ops (all when none).
-func (s *spyStore) calls(ops ...string) []spyOp {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []spyOp
-	for _, o := range s.ops {
-		if len(ops) == 0 || slices.Contains(ops, o.op) {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-// writes returns the calls that wrote a record: Put, Touch and Commit.
-func (s *spyStore) writes() []spyOp {
-	return s.calls("Put", "Update", "Touch", "Rename", "Commit")
-}
-
-func (s *spyStore) reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ops = nil
-}
-
-func (s *spyStore) readErr() error {
-	if s.failReads.Load() {
-		return errInjected
-	}
-	return nil
-}
-
-func (s *spyStore) writeErr() error {
-	if s.failWrites.Load() {
-		return errInjected
-	}
-	return nil
-}
-
-func (s *spyStore) Get(ctx context.Context, key string) ([]byte, time.Time, bool, error) {
-	s.record("Get", key, nil, time.Time{})
-	if err := s.readErr(); err != nil {
-		return nil, time.Time{}, false, err
-	}
-	return s.inner.Get(ctx, key)
-}
-
-func (s *spyStore) Put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
-	s.record("Put", key, data, expiry)
-	if err := s.writeErr(); err != nil {
-		return err
-	}
-	return s.inner.Put(ctx, key, userID, data, expiry)
-}
-
-func (s *spyStore) Touch(ctx context.Context, key string, expiry time.Time) error {
-	s.record("Touch", key, nil, expiry)
-	if s.failTouch.Load() {
-		return errInjected
-	}
-	if err := s.writeErr(); err != nil {
-		return err
-	}
-	return s.inner.Touch(ctx, key, expiry)
-}
-
-func (s *spyStore) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
-	s.record("Update", key, data, expiry)
-	if err := s.writeErr(); err != nil {
-		return false, err
-	}
-	return s.inner.Update(ctx, key, data, expiry)
-}
-
-func (s *spyStore) Rename(ctx context.Context, oldKey, newKey string) (bool, error) {
-	s.record("Rename", oldKey, nil, time.Time{})
-	s.record("RenameTo", newKey, nil, time.Time{})
-	if err := s.writeErr(); err != nil {
-		return false, err
-	}
-	return s.inner.Rename(ctx, oldKey, newKey)
-}
-
-func (s *spyStore) ListUser(ctx context.Context, userID string) ([]sessionauth.Record, error) {
-	s.record("ListUser", "", []byte(userID), time.Time{})
-	if err := s.readErr(); err != nil {
-		return nil, err
-	}
-	return s.inner.ListUser(ctx, userID)
-}
-
-func (s *spyStore) DeleteUser(ctx context.Context, userID, except string) (int, error) {
-	s.record("DeleteUser", except, []byte(userID), time.Time{})
-	if err := s.writeErr(); err != nil {
-		return 0, err
-	}
-	return s.inner.DeleteUser(ctx, userID, except)
-}
-
-func (s *spyStore) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
-	s.record("Find", key, nil, time.Time{})
-	if err := s.readErr(); err != nil {
-		return nil, false, err
-	}
-	return s.inner.FindCtx(ctx, key)
-}
-
-func (s *spyStore) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
-	s.record("Commit", key, data, expiry)
-	if err := s.writeErr(); err != nil {
-		return err
-	}
-	return s.inner.CommitCtx(ctx, key, data, expiry)
-}
-
-func (s *spyStore) DeleteCtx(ctx context.Context, key string) error {
-	s.record("Delete", key, nil, time.Time{})
-	if err := s.writeErr(); err != nil {
-		return err
-	}
-	return s.inner.DeleteCtx(ctx, key)
-}
-
-func (s *spyStore) Find(key string) ([]byte, bool, error) {
-	return s.FindCtx(context.Background(), key)
-}
-
-func (s *spyStore) Commit(key string, data []byte, expiry time.Time) error {
-	return s.CommitCtx(context.Background(), key, data, expiry)
-}
-
-func (s *spyStore) Delete(key string) error { return s.DeleteCtx(context.Background(), key) }
-
-func (s *spyStore) All() (map[string][]byte, error) {
-	s.record("All", "", nil, time.Time{})
-	if err := s.readErr(); err != nil {
-		return nil, err
-	}
-	return s.inner.All()
-}
-
-// spyLoader is a spyStore with the memstore's SessionLoader fast path.
-type spyLoader struct{ *spyStore }
-
-func (s spyLoader) LoadSession(ctx context.Context, hash [32]byte, now time.Time) (*sessionauth.Session, error) {
-	s.record("LoadSession", fmt.Sprintf("%x", hash), nil, now)
-	if err := s.readErr(); err != nil {
-		return nil, err
-	}
-	return s.inner.LoadSession(ctx, hash, now)
+// storeCall is one call the harness's store received, with its arguments
+// and the store clock's time when it was made.
+type storeCall struct {
+	storetest.Call
+	at time.Time
 }
 
 // lockedBuffer is a bytes.Buffer that log handlers and the test can share.
@@ -246,14 +76,18 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// harness is a Manager over a spied memstore, both on one fake clock, logging
+// harness is a Manager over a memstore behind a storetest.Wrapper that
+// records every call and fails on demand, both on one fake clock, logging
 // into a buffer.
 type harness struct {
-	clock *stepClock
+	clock *sessionauthtest.Clock
 	mem   *memstore.Store
-	spy   *spyStore
+	w     *storetest.Wrapper
 	m     *sessionauth.Manager
 	logs  *lockedBuffer
+
+	mu    sync.Mutex
+	calls []storeCall
 }
 
 // harnessOpts chooses how a harness is built.
@@ -270,16 +104,21 @@ func newHarness(t testing.TB, cfg sessionauth.Config, opts ...harnessOpts) *harn
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	h := &harness{clock: newStepClock(), logs: &lockedBuffer{}}
+	h := &harness{clock: newTestClock(), logs: &lockedBuffer{}}
 	h.mem = memstore.New(memstore.Config{Now: h.clock.Now, SweepInterval: -1})
 	t.Cleanup(func() { _ = h.mem.Close() })
-	h.spy = &spyStore{inner: h.mem, now: h.clock.Now}
+	if o.noLoader {
+		h.w = storetest.Wrap(withoutLoader{h.mem, h.mem})
+	} else {
+		h.w = storetest.Wrap(h.mem)
+	}
+	// The recording hooks come first, so that they see the calls that a
+	// test's Fail hooks then fail.
+	for _, op := range append(slices.Clone(readOps), writeOps...) {
+		h.w.On(op, storetest.Hook{Before: h.record})
+	}
 	if cfg.Store == nil {
-		if o.noLoader {
-			cfg.Store = h.spy
-		} else {
-			cfg.Store = spyLoader{h.spy}
-		}
+		cfg.Store = h.w.Store()
 	}
 	if cfg.Now == nil {
 		cfg.Now = h.clock.Now
@@ -295,6 +134,39 @@ func newHarness(t testing.TB, cfg sessionauth.Config, opts ...harnessOpts) *harn
 	require.NoError(t, err)
 	h.m = m
 	return h
+}
+
+func (h *harness) record(c *storetest.Call) error {
+	rec := storeCall{Call: *c, at: h.clock.Now()}
+	rec.Data = bytes.Clone(c.Data)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = append(h.calls, rec)
+	return nil
+}
+
+// callsOf returns the recorded calls whose op is one of ops (all when none).
+func (h *harness) callsOf(ops ...storetest.Op) []storeCall {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []storeCall
+	for _, c := range h.calls {
+		if len(ops) == 0 || slices.Contains(ops, c.Op) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// writes returns the calls that wrote a record's data or expiry.
+func (h *harness) writes() []storeCall {
+	return h.callsOf(storetest.OpPut, storetest.OpUpdate, storetest.OpTouch, storetest.OpRename, storetest.OpCommit)
+}
+
+func (h *harness) resetCalls() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = nil
 }
 
 // create starts a session for userID and fails the test on error.
@@ -561,7 +433,7 @@ func TestAuthenticateWritesStoreAtMostOncePerTouchIntervalUnderSequentialRequest
 		const span = 10 * touch
 		h := newHarness(t, sessionauth.Config{IdleTimeout: 30 * time.Minute, TouchInterval: touch}, o)
 		token, _ := h.create(t, "user-1")
-		h.spy.reset()
+		h.resetCalls()
 
 		for elapsed := time.Duration(0); elapsed < span; elapsed += 250 * time.Millisecond {
 			h.clock.Advance(250 * time.Millisecond)
@@ -569,13 +441,13 @@ func TestAuthenticateWritesStoreAtMostOncePerTouchIntervalUnderSequentialRequest
 				require.Equal(t, http.StatusOK, h.authStatus(token))
 			}
 		}
-		writes := h.spy.writes()
+		writes := h.writes()
 		assert.Len(t, writes, int(span/touch), "one write per touch interval: no more, and no fewer")
 		for i := 1; i < len(writes); i++ {
 			assert.GreaterOrEqual(t, writes[i].at.Sub(writes[i-1].at), touch, "writes %d and %d", i-1, i)
 		}
 		for _, w := range writes {
-			assert.Equal(t, "Touch", w.op, "an authenticated request only ever touches the expiry")
+			assert.Equal(t, storetest.OpTouch, w.Op, "an authenticated request only ever touches the expiry")
 		}
 	})
 }
@@ -587,7 +459,7 @@ func TestAuthenticateWritesStoreAtMostOncePerTouchIntervalUnderConcurrentRequest
 		const steps = 60 // five touch intervals of fake time
 		h := newHarness(t, sessionauth.Config{IdleTimeout: 30 * time.Minute, TouchInterval: touch}, o)
 		token, _ := h.create(t, "user-1")
-		h.spy.reset()
+		h.resetCalls()
 		start := h.clock.Now()
 
 		// At each instant of fake time, a burst of goroutines hammers the
@@ -607,7 +479,7 @@ func TestAuthenticateWritesStoreAtMostOncePerTouchIntervalUnderConcurrentRequest
 			wg.Wait()
 		}
 
-		writes := h.spy.writes()
+		writes := h.writes()
 		span := h.clock.Now().Sub(start)
 		require.NotEmpty(t, writes, "the session must be touched")
 		assert.LessOrEqual(t, len(writes), int(span/touch)+1)
@@ -615,8 +487,8 @@ func TestAuthenticateWritesStoreAtMostOncePerTouchIntervalUnderConcurrentRequest
 		// touch interval after the previous: their targets say when.
 		targets := make([]time.Time, len(writes))
 		for i, w := range writes {
-			require.Equal(t, "Touch", w.op)
-			targets[i] = w.expiry
+			require.Equal(t, storetest.OpTouch, w.Op)
+			targets[i] = w.Expiry
 		}
 		slices.SortFunc(targets, time.Time.Compare)
 		for i := 1; i < len(targets); i++ {
@@ -631,9 +503,9 @@ func TestTouchNeverMovesExpiryBackward(t *testing.T) {
 		token, _ := h.create(t, "user-1")
 
 		// Another process whose clock runs ahead touches the session.
-		ahead := newStepClock()
+		ahead := newTestClock()
 		ahead.Set(h.clock.Now().Add(10 * time.Minute))
-		other, err := sessionauth.New(sessionauth.Config{Store: h.spy, Now: ahead.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
+		other, err := sessionauth.New(sessionauth.Config{Store: h.w.Store(), Now: ahead.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
 		require.NoError(t, err)
 		_, err = other.Authenticate(context.Background(), token)
 		require.NoError(t, err)
@@ -647,8 +519,8 @@ func TestTouchNeverMovesExpiryBackward(t *testing.T) {
 		assert.True(t, s.IdleExpiresAt.Equal(far))
 		got, _ := h.storeExpiry(t, token)
 		assert.True(t, got.Equal(far), "expiry moved from %v to %v", far, got)
-		for _, w := range h.spy.calls("Touch") {
-			assert.False(t, w.expiry.Before(h.clock.Now().Add(30*time.Minute)))
+		for _, w := range h.callsOf(storetest.OpTouch) {
+			assert.False(t, w.Expiry.Before(h.clock.Now().Add(30*time.Minute)))
 		}
 	})
 }
@@ -662,12 +534,12 @@ func TestTouchNeverPassesAbsoluteDeadline(t *testing.T) {
 			assertAccepted(t, h, token)
 		}
 	}
-	touches := h.spy.calls("Touch")
+	touches := h.callsOf(storetest.OpTouch)
 	require.NotEmpty(t, touches)
 	for _, w := range touches {
-		assert.False(t, w.expiry.After(s.ExpiresAt), "touch to %v past %v", w.expiry, s.ExpiresAt)
+		assert.False(t, w.Expiry.After(s.ExpiresAt), "touch to %v past %v", w.Expiry, s.ExpiresAt)
 	}
-	assert.True(t, touches[len(touches)-1].expiry.Equal(s.ExpiresAt), "the last touch reaches the absolute deadline")
+	assert.True(t, touches[len(touches)-1].Expiry.Equal(s.ExpiresAt), "the last touch reaches the absolute deadline")
 }
 
 func TestTouchNeverOverwritesConcurrentSetValues(t *testing.T) {
@@ -697,14 +569,14 @@ func TestTouchNeverOverwritesConcurrentSetValues(t *testing.T) {
 			wg.Wait()
 		}
 
-		require.NotEmpty(t, h.spy.calls("Touch"))
+		require.NotEmpty(t, h.callsOf(storetest.OpTouch))
 		got := assertAccepted(t, h, token)
 		assert.Equal(t, want, got.Values, "every SetValues change survives the touches")
 
 		var latest time.Time
-		for _, w := range h.spy.writes() {
-			if w.expiry.After(latest) {
-				latest = w.expiry
+		for _, w := range h.writes() {
+			if w.Expiry.After(latest) {
+				latest = w.Expiry
 			}
 		}
 		exp, ok := h.storeExpiry(t, token)
@@ -740,7 +612,7 @@ func TestRevokeIsImmediate(t *testing.T) {
 		h := newHarness(t, sessionauth.Config{}, o)
 		token, s := h.create(t, "user-1")
 		// A second process sharing the store has just used the session.
-		other, err := sessionauth.New(sessionauth.Config{Store: h.spy, Now: h.clock.Now})
+		other, err := sessionauth.New(sessionauth.Config{Store: h.w.Store(), Now: h.clock.Now})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, do(other.Require(userHandler), "Bearer "+token).Code)
 		require.Equal(t, http.StatusOK, h.authStatus(token))
@@ -888,7 +760,7 @@ func TestRotateRefusesExpiredSession(t *testing.T) {
 // and once a revocation has returned, no request started after it passes.
 func TestConcurrentCreateAuthenticateRevokeSweepOnOneSession(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	clock := newStepClock()
+	clock := newTestClock()
 	// A real sweep goroutine on a short real-time ticker, plus explicit
 	// sweeps: both race the requests.
 	mem := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: time.Millisecond})

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 func TestCreateIssuesDistinct43CharBase64URLTokensOf32Bytes(t *testing.T) {
@@ -80,31 +81,35 @@ func TestStoreSeesOnlyHexSHA256OfTokens(t *testing.T) {
 		for _, tok := range tokens {
 			keys[sessionauth.KeyForToken(tok)] = true
 		}
-		ops := h.spy.calls()
+		ops := h.callsOf()
 		require.NotEmpty(t, ops)
-		seen := map[string]bool{}
+		seen := map[storetest.Op]bool{}
 		for _, op := range ops {
-			if op.key != "" {
-				assert.Regexp(t, lowerHex64, op.key, "%s key", op.op)
-				assert.True(t, keys[op.key], "%s key is not the hash of an issued token", op.op)
-				seen[op.op] = true
+			for _, key := range []string{op.Key, op.NewKey} {
+				if key != "" {
+					assert.Regexp(t, lowerHex64, key, "%s key", op.Op)
+					assert.True(t, keys[key], "%s key is not the hash of an issued token", op.Op)
+					seen[op.Op] = true
+				}
 			}
 			for _, tok := range tokens {
 				raw, err := base64.RawURLEncoding.DecodeString(tok)
 				require.NoError(t, err)
-				assert.NotContains(t, op.key, tok, op.op)
-				assert.False(t, bytes.Contains(op.value, []byte(tok)), "%s value holds a token", op.op)
-				assert.False(t, bytes.Contains(op.value, raw), "%s value holds a token's bytes", op.op)
-				assert.False(t, bytes.Contains(op.value, []byte(sessionauth.KeyForToken(tok))), "%s value holds a store key", op.op)
+				assert.NotContains(t, op.Key+op.NewKey+op.UserID, tok, op.Op)
+				for _, value := range [][]byte{op.Data, []byte(op.UserID)} {
+					assert.False(t, bytes.Contains(value, []byte(tok)), "%s value holds a token", op.Op)
+					assert.False(t, bytes.Contains(value, raw), "%s value holds a token's bytes", op.Op)
+					assert.False(t, bytes.Contains(value, []byte(sessionauth.KeyForToken(tok))), "%s value holds a store key", op.Op)
+				}
 			}
 		}
-		for _, op := range []string{"Put", "Touch", "Delete", "DeleteUser"} {
+		for _, op := range []storetest.Op{storetest.OpPut, storetest.OpTouch, storetest.OpDelete, storetest.OpDeleteUser} {
 			assert.True(t, seen[op], "the run never reached %s", op)
 		}
 		if o.noLoader {
-			assert.True(t, seen["Get"])
+			assert.True(t, seen[storetest.OpGet])
 		} else {
-			assert.True(t, seen["LoadSession"])
+			assert.True(t, seen[storetest.OpLoadSession])
 		}
 	})
 }
@@ -131,10 +136,10 @@ func TestAuthenticateRejectsMalformedTokensWithoutStoreAccess(t *testing.T) {
 	}
 	for name, tok := range tests {
 		t.Run(name, func(t *testing.T) {
-			h.spy.reset()
+			h.resetCalls()
 			_, err := h.m.Authenticate(context.Background(), tok)
 			assert.ErrorIs(t, err, sessionauth.ErrUnknownSession)
-			assert.Empty(t, h.spy.calls(), "the store was consulted")
+			assert.Empty(t, h.callsOf(), "the store was consulted")
 		})
 	}
 }

@@ -55,9 +55,9 @@ const (
 //
 // redisstore and pgstore run the same request on the servers named by
 // SESSIONAUTH_REDIS_URL and SESSIONAUTH_POSTGRES_URL, and are skipped when
-// those are not set (scripts/test.sh sets them). BenchmarkRequest in
-// store/redisstore and store/pgstore measures the same stores against
-// memstore with the harness those packages share.
+// those are not set (scripts/test.sh sets them). This is the one request
+// harness of the repository: a store benchmarks its request here, beside
+// memstore and the floor.
 func BenchmarkRequest(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		h, failures := sessionHandler()
@@ -268,8 +268,8 @@ var benchMetadata = sessionauth.Metadata{IP: "192.0.2.10", UserAgent: "curl/8.5.
 // IdleTimeout set, a handler reading the user from the scs session, and a
 // request carrying the cookie of a session that holds it.
 func newSCS(b *testing.B) (http.Handler, *http.Request, *atomic.Int64) {
-	// No cleanup goroutine: scs's StopCleanup races with the goroutine
-	// that NewWithCleanupInterval starts, and a benchmark lets nothing expire.
+	// No cleanup goroutine: it would not tick within a run, and scs's
+	// StopCleanup races with its start (go test -race reports it).
 	store := scsmemstore.NewWithCleanupInterval(0)
 	sm := scs.New()
 	sm.Store = store

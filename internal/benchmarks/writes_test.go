@@ -4,13 +4,14 @@ import (
 	"context"
 	"net/http/httptest"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
 	"github.com/sessionauth/sessionauth/store/sqlitestore"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 // touchRequests is how many requests one operation of BenchmarkTouchWrites
@@ -45,12 +46,13 @@ func BenchmarkTouchWrites(b *testing.B) {
 	})
 }
 
+// benchmarkTouchWrites counts the writes through a storetest.Wrapper, which,
+// like any wrapper that can hang, hides a memstore's NonBlockingStore: the
+// Manager bounds every call with its StoreTimeout on either store.
 func benchmarkTouchWrites(b *testing.B, newStore func(now func() time.Time) sessionauth.SessionStore) {
-	var clock atomic.Int64
-	clock.Store(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	now := func() time.Time { return time.Unix(0, clock.Load()) }
-	store, counter := countWrites(newStore(now))
-	m, err := sessionauth.New(sessionauth.Config{Store: store, Now: now, Logger: discardLogger})
+	clock := sessionauthtest.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := storetest.Wrap(newStore(clock.Now))
+	m, err := sessionauth.New(sessionauth.Config{Store: store.Store(), Now: clock.Now, Logger: discardLogger})
 	must(b, err)
 	h, failures := sessionHandler()
 	h = m.Require(h)
@@ -61,12 +63,12 @@ func benchmarkTouchWrites(b *testing.B, newStore func(now func() time.Time) sess
 		token, _, err := m.Create(context.Background(), benchUser, benchMetadata)
 		must(b, err)
 		req := newRequest(b, token)
-		before := counter.Load()
+		before := store.Writes()
 		for range touchRequests {
-			clock.Add(int64(touchStep))
+			clock.Advance(touchStep)
 			h.ServeHTTP(httptest.NewRecorder(), req)
 		}
-		writes += counter.Load() - before
+		writes += int64(store.Writes() - before)
 		intervals += touchRequests * int64(touchStep) / int64(m.TouchInterval())
 	}
 	if n := failures.Load(); n > 0 {
@@ -74,48 +76,4 @@ func benchmarkTouchWrites(b *testing.B, newStore func(now func() time.Time) sess
 	}
 	b.ReportMetric(float64(writes)/float64(intervals), "writes/interval")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*touchRequests), "ns/request")
-}
-
-// writeCounter is a SessionStore that counts the writes made through it:
-// Put, Touch and the scs Commit.
-type writeCounter struct {
-	sessionauth.SessionStore
-	writes *atomic.Int64
-}
-
-// loaderWriteCounter is a writeCounter for a store with the SessionLoader
-// fast path, so that the Manager finds the same capabilities on it as on the
-// store it wraps.
-type loaderWriteCounter struct {
-	writeCounter
-	sessionauth.SessionLoader
-}
-
-// countWrites wraps s to count its writes in the returned counter.
-func countWrites(s sessionauth.SessionStore) (sessionauth.SessionStore, *atomic.Int64) {
-	c := writeCounter{SessionStore: s, writes: new(atomic.Int64)}
-	if l, ok := s.(sessionauth.SessionLoader); ok {
-		return loaderWriteCounter{c, l}, c.writes
-	}
-	return c, c.writes
-}
-
-func (c writeCounter) Put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
-	c.writes.Add(1)
-	return c.SessionStore.Put(ctx, key, userID, data, expiry)
-}
-
-func (c writeCounter) Touch(ctx context.Context, key string, expiry time.Time) error {
-	c.writes.Add(1)
-	return c.SessionStore.Touch(ctx, key, expiry)
-}
-
-func (c writeCounter) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
-	c.writes.Add(1)
-	return c.SessionStore.CommitCtx(ctx, key, data, expiry)
-}
-
-func (c writeCounter) Commit(key string, data []byte, expiry time.Time) error {
-	c.writes.Add(1)
-	return c.SessionStore.Commit(key, data, expiry)
 }

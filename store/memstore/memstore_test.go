@@ -15,25 +15,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
-// fakeClock is the store's clock in these tests; it moves only when told.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 // newStore returns a store without a sweep goroutine on a fake clock.
-func newStore(t *testing.T) (*memstore.Store, *fakeClock) {
+func newStore(t *testing.T) (*memstore.Store, *sessionauthtest.Clock) {
 	t.Helper()
-	clock := newFakeClock()
+	clock := sessionauthtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	s := memstore.New(memstore.Config{Now: clock.Now, SweepInterval: -1})
 	t.Cleanup(func() { _ = s.Close() })
 	return s, clock
@@ -46,189 +35,20 @@ func get(t *testing.T, s *memstore.Store, key string) ([]byte, time.Time, bool) 
 	return data, exp, found
 }
 
-func TestFindAndCommitFollowSCSSemantics(t *testing.T) {
+// The conformance suite (storetest_test.go) covers the store's contract:
+// Find, Commit, Delete, All, Put, Touch, ListUser and DeleteUser. The tests
+// here cover what is the memory store's own: its copies of callers' slices,
+// what it holds until a sweep, its sweep goroutine and its decode cache.
+
+func TestCommitKeepsItsOwnCopyOfTheData(t *testing.T) {
 	s, clock := newStore(t)
-	now := clock.Now()
-
-	data, found, err := s.Find("missing")
-	require.NoError(t, err)
-	assert.False(t, found)
-	assert.Nil(t, data)
-
 	value := []byte("v1")
-	require.NoError(t, s.Commit("k", value, now.Add(time.Hour)))
-	value[0] = 'X' // the store keeps its own copy
-	data, found, err = s.Find("k")
+	require.NoError(t, s.Commit("k", value, clock.Now().Add(time.Hour)))
+	value[0] = 'X'
+	data, found, err := s.Find("k")
 	require.NoError(t, err)
 	require.True(t, found)
 	assert.Equal(t, []byte("v1"), data)
-
-	// Commit overwrites data and expiry exactly, even to an earlier expiry.
-	require.NoError(t, s.Commit("k", []byte("v2"), now.Add(time.Minute)))
-	data, exp, found := get(t, s, "k")
-	require.True(t, found)
-	assert.Equal(t, []byte("v2"), data)
-	assert.True(t, exp.Equal(now.Add(time.Minute)))
-
-	ctxData, found, err := s.FindCtx(context.Background(), "k")
-	require.NoError(t, err)
-	assert.True(t, found)
-	assert.Equal(t, data, ctxData)
-	require.NoError(t, s.CommitCtx(context.Background(), "k2", []byte("w"), now.Add(time.Minute)))
-
-	// A record is live strictly before its expiry.
-	clock.Advance(time.Minute - time.Nanosecond)
-	_, found, err = s.Find("k")
-	require.NoError(t, err)
-	assert.True(t, found)
-	clock.Advance(time.Nanosecond)
-	_, found, err = s.Find("k")
-	require.NoError(t, err)
-	assert.False(t, found)
-	_, found, err = s.FindCtx(context.Background(), "k2")
-	require.NoError(t, err)
-	assert.False(t, found)
-}
-
-func TestDeleteRemovesRecordAndIgnoresMissingKey(t *testing.T) {
-	s, clock := newStore(t)
-	require.NoError(t, s.Commit("k", []byte("v"), clock.Now().Add(time.Hour)))
-	require.NoError(t, s.Delete("k"))
-	_, found, err := s.Find("k")
-	require.NoError(t, err)
-	assert.False(t, found)
-	assert.Zero(t, s.Len())
-	assert.NoError(t, s.Delete("k"))
-	assert.NoError(t, s.DeleteCtx(context.Background(), "never-there"))
-}
-
-func TestAllReturnsOnlyLiveRecords(t *testing.T) {
-	s, clock := newStore(t)
-	all, err := s.All()
-	require.NoError(t, err)
-	assert.NotNil(t, all, "scs wants an empty map, not nil")
-	assert.Empty(t, all)
-
-	now := clock.Now()
-	require.NoError(t, s.Commit("short", []byte("a"), now.Add(time.Minute)))
-	require.NoError(t, s.Commit("long", []byte("b"), now.Add(time.Hour)))
-	require.NoError(t, s.Put(context.Background(), "user", "u1", []byte("c"), now.Add(time.Hour)))
-	clock.Advance(time.Minute)
-
-	all, err = s.All()
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]byte{"long": []byte("b"), "user": []byte("c")}, all)
-	allCtx, err := s.AllCtx(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, all, allCtx)
-}
-
-func TestPutNeverShortensExpiryOfLiveRecord(t *testing.T) {
-	s, clock := newStore(t)
-	ctx := context.Background()
-	now := clock.Now()
-
-	require.NoError(t, s.Put(ctx, "k", "u1", []byte("v1"), now.Add(time.Hour)))
-	require.NoError(t, s.Put(ctx, "k", "u1", []byte("v2"), now.Add(time.Minute)))
-	data, exp, found := get(t, s, "k")
-	require.True(t, found)
-	assert.Equal(t, []byte("v2"), data, "the data is replaced")
-	assert.True(t, exp.Equal(now.Add(time.Hour)), "the expiry is kept: got %v", exp)
-
-	require.NoError(t, s.Put(ctx, "k", "u1", []byte("v3"), now.Add(2*time.Hour)))
-	_, exp, _ = get(t, s, "k")
-	assert.True(t, exp.Equal(now.Add(2*time.Hour)), "a later expiry is taken")
-
-	// An expired record does not hold its old expiry against a new Put.
-	require.NoError(t, s.Put(ctx, "old", "u1", []byte("v"), now.Add(time.Minute)))
-	clock.Advance(time.Minute)
-	require.NoError(t, s.Put(ctx, "old", "u1", []byte("w"), clock.Now().Add(time.Second)))
-	_, exp, found = get(t, s, "old")
-	require.True(t, found)
-	assert.True(t, exp.Equal(clock.Now().Add(time.Second)))
-}
-
-func TestTouchOnlyMovesExpiryForwardAndKeepsData(t *testing.T) {
-	s, clock := newStore(t)
-	ctx := context.Background()
-	now := clock.Now()
-	require.NoError(t, s.Put(ctx, "k", "u1", []byte("data"), now.Add(time.Hour)))
-
-	require.NoError(t, s.Touch(ctx, "k", now.Add(2*time.Hour)))
-	data, exp, _ := get(t, s, "k")
-	assert.True(t, exp.Equal(now.Add(2*time.Hour)))
-	assert.Equal(t, []byte("data"), data)
-
-	require.NoError(t, s.Touch(ctx, "k", now.Add(time.Minute)))
-	_, exp, _ = get(t, s, "k")
-	assert.True(t, exp.Equal(now.Add(2*time.Hour)), "a touch never moves the expiry back")
-}
-
-func TestTouchIsNoOpForMissingOrExpiredKey(t *testing.T) {
-	s, clock := newStore(t)
-	ctx := context.Background()
-	require.NoError(t, s.Touch(ctx, "missing", clock.Now().Add(time.Hour)))
-	_, _, found := get(t, s, "missing")
-	assert.False(t, found)
-	assert.Zero(t, s.Len(), "a touch creates nothing")
-
-	require.NoError(t, s.Put(ctx, "k", "u1", []byte("v"), clock.Now().Add(time.Minute)))
-	clock.Advance(time.Minute)
-	require.NoError(t, s.Touch(ctx, "k", clock.Now().Add(time.Hour)))
-	_, found, err := s.Find("k")
-	require.NoError(t, err)
-	assert.False(t, found, "a touch never resurrects an expired record")
-}
-
-func TestListUserAndDeleteUserUseThePerUserIndex(t *testing.T) {
-	s, clock := newStore(t)
-	ctx := context.Background()
-	now := clock.Now()
-	require.NoError(t, s.Put(ctx, "a1", "alice", []byte("1"), now.Add(time.Hour)))
-	require.NoError(t, s.Put(ctx, "a2", "alice", []byte("2"), now.Add(time.Hour)))
-	require.NoError(t, s.Put(ctx, "a3", "alice", []byte("3"), now.Add(time.Hour)))
-	require.NoError(t, s.Put(ctx, "a-old", "alice", []byte("x"), now.Add(time.Minute)))
-	require.NoError(t, s.Put(ctx, "b1", "bob", []byte("b"), now.Add(time.Hour)))
-	require.NoError(t, s.Commit("scs", []byte("s"), now.Add(time.Hour)))
-	clock.Advance(time.Minute)
-
-	keys := func(user string) map[string]string {
-		recs, err := s.ListUser(ctx, user)
-		require.NoError(t, err)
-		out := map[string]string{}
-		for _, r := range recs {
-			out[r.Key] = string(r.Data)
-			assert.True(t, r.Expiry.Equal(now.Add(time.Hour)))
-		}
-		return out
-	}
-	assert.Equal(t, map[string]string{"a1": "1", "a2": "2", "a3": "3"}, keys("alice"), "live records only")
-	assert.Equal(t, map[string]string{"b1": "b"}, keys("bob"))
-	assert.Empty(t, keys("nobody"))
-
-	// A Commit over a user's record takes it out of the user's index, and a
-	// Put under another user moves it.
-	require.NoError(t, s.Commit("a3", []byte("scs now"), now.Add(time.Hour)))
-	require.NoError(t, s.Put(ctx, "b1", "alice", []byte("moved"), now.Add(time.Hour)))
-	assert.Equal(t, map[string]string{"a1": "1", "a2": "2", "b1": "moved"}, keys("alice"))
-	assert.Empty(t, keys("bob"))
-
-	n, err := s.DeleteUser(ctx, "alice", "a2")
-	require.NoError(t, err)
-	assert.Equal(t, 2, n, "live records deleted, the kept one excluded")
-	assert.Equal(t, map[string]string{"a2": "2"}, keys("alice"))
-	_, _, found := get(t, s, "a3")
-	assert.True(t, found, "a record that left the index is not the user's any more")
-	_, _, found = get(t, s, "scs")
-	assert.True(t, found)
-
-	n, err = s.DeleteUser(ctx, "alice", "")
-	require.NoError(t, err)
-	assert.Equal(t, 1, n)
-	assert.Empty(t, keys("alice"))
-	n, err = s.DeleteUser(ctx, "nobody", "")
-	require.NoError(t, err)
-	assert.Zero(t, n)
 }
 
 func TestSweepFreesExpiredRecordsOnly(t *testing.T) {
@@ -294,7 +114,7 @@ func TestNegativeSweepIntervalStartsNoGoroutine(t *testing.T) {
 }
 
 // newManager returns a Manager over s on clock, to make real session records.
-func newManager(t *testing.T, s *memstore.Store, clock *fakeClock) *sessionauth.Manager {
+func newManager(t *testing.T, s *memstore.Store, clock *sessionauthtest.Clock) *sessionauth.Manager {
 	t.Helper()
 	m, err := sessionauth.New(sessionauth.Config{Store: s, Now: clock.Now, IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
 	require.NoError(t, err)

@@ -66,18 +66,18 @@ func testManagerExactExpiry(t *testing.T, e *env) {
 			at, _, err := m.Create(ctx, "alice", sessionauth.Metadata{})
 			require.NoError(t, err)
 			for _, u := range tt.uses {
-				clock.set(t0.Add(u))
+				clock.Set(t0.Add(u))
 				for _, tok := range []string{before, at} {
 					_, err := m.Authenticate(ctx, tok)
 					require.NoError(t, err, "a use at %v", u)
 				}
 			}
 
-			clock.set(t0.Add(tt.deadline - time.Nanosecond))
+			clock.Set(t0.Add(tt.deadline - time.Nanosecond))
 			s, err := m.Authenticate(ctx, before)
 			require.NoError(t, err, "valid a nanosecond before the deadline")
 			assert.Equal(t, "alice", s.UserID)
-			clock.set(t0.Add(tt.deadline))
+			clock.Set(t0.Add(tt.deadline))
 			_, err = m.Authenticate(ctx, at)
 			assert.ErrorIs(t, err, sessionauth.ErrSessionExpired, "refused at the deadline")
 		})
@@ -92,13 +92,13 @@ func testManagerDeletesExpired(t *testing.T, e *env) {
 	token, _, err := m.Create(ctx, "alice", sessionauth.Metadata{})
 	require.NoError(t, err)
 
-	clock.set(t0.Add(30 * time.Minute))
+	clock.Set(t0.Add(30 * time.Minute))
 	_, err = m.Authenticate(ctx, token)
 	require.ErrorIs(t, err, sessionauth.ErrSessionExpired)
 
 	// The clock steps back (an NTP correction, a second instance behind):
 	// a session refused once must stay refused.
-	clock.set(t0.Add(10 * time.Minute))
+	clock.Set(t0.Add(10 * time.Minute))
 	_, err = m.Authenticate(ctx, token)
 	assert.ErrorIs(t, err, sessionauth.ErrUnknownSession, "the session refused as expired was not deleted")
 	_, found := e.find(t, sessionauth.KeyForToken(token))
@@ -117,13 +117,13 @@ func testManagerNoWriteAfterCreate(t *testing.T, e *env) {
 	w.ResetCalls()
 
 	for _, d := range []time.Duration{0, time.Second, time.Minute - time.Nanosecond} {
-		clock.set(t0.Add(d))
+		clock.Set(t0.Add(d))
 		_, err := m.Authenticate(ctx, token)
 		require.NoError(t, err)
 	}
 	assert.Zero(t, w.Writes(), "a request within TouchInterval of Create wrote the store")
 
-	clock.set(t0.Add(time.Minute))
+	clock.Set(t0.Add(time.Minute))
 	_, err = m.Authenticate(ctx, token)
 	require.NoError(t, err)
 	if e.full != nil {
@@ -143,7 +143,7 @@ func testManagerNoWriteAfterPeerTouch(t *testing.T, e *env) {
 	require.NoError(t, err)
 	wa.ResetCalls()
 
-	clock.set(t0.Add(5 * time.Minute))
+	clock.Set(t0.Add(5 * time.Minute))
 	_, err = b.Authenticate(ctx, token)
 	require.NoError(t, err)
 	require.Equal(t, 1, wb.Calls(OpTouch), "B touches five minutes after Create")
@@ -151,13 +151,13 @@ func testManagerNoWriteAfterPeerTouch(t *testing.T, e *env) {
 	// A has never touched the session: only the stored deadline that B
 	// wrote tells it that a write now would be too soon.
 	for _, d := range []time.Duration{5 * time.Minute, 6*time.Minute - time.Nanosecond} {
-		clock.set(t0.Add(d))
+		clock.Set(t0.Add(d))
 		_, err := a.Authenticate(ctx, token)
 		require.NoError(t, err)
 	}
 	assert.Zero(t, wa.Writes(), "a request within TouchInterval of another Manager's touch wrote the store")
 
-	clock.set(t0.Add(6 * time.Minute))
+	clock.Set(t0.Add(6 * time.Minute))
 	_, err = a.Authenticate(ctx, token)
 	require.NoError(t, err)
 	assert.Equal(t, 1, wa.Calls(OpTouch), "TouchInterval after B's touch, A touches")
@@ -182,18 +182,18 @@ func testManagerPlainNeverRewrites(t *testing.T, e *env) {
 	// rewrite of what a request read could undo a revocation, and could
 	// move the expiry back.
 	for d := time.Duration(0); d < 30*time.Minute; d += 7 * time.Minute {
-		clock.set(t0.Add(d))
+		clock.Set(t0.Add(d))
 		got, err := m.Authenticate(ctx, token)
 		require.NoError(t, err)
 		assert.Equal(t, "acme", got.Value("org"), "the values are unchanged")
 	}
-	clock.set(t0.Add(30*time.Minute - time.Nanosecond))
+	clock.Set(t0.Add(30*time.Minute - time.Nanosecond))
 	_, err = m.Authenticate(ctx, token)
 	require.NoError(t, err)
 	assert.Zero(t, w.Writes(), "authentication on a plain scs store wrote it")
 	assert.Zero(t, w.Calls(OpDelete))
 
-	clock.set(t0.Add(30 * time.Minute))
+	clock.Set(t0.Add(30 * time.Minute))
 	_, err = m.Authenticate(ctx, token)
 	assert.ErrorIs(t, err, sessionauth.ErrSessionExpired, "use does not extend a session on a plain scs store")
 }

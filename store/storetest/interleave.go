@@ -142,7 +142,7 @@ func testWriteAfterReadVsRevocation(t *testing.T, e *env) {
 				tok, s, err := a.Create(ctx, "alice", sessionauth.Metadata{Values: map[string]string{"org": "acme"}})
 				require.NoError(t, err)
 				if wr.due {
-					clock.set(clock.Now().Add(2 * time.Minute))
+					clock.Set(clock.Now().Add(2 * time.Minute))
 				}
 
 				p := w.PauseAfter(sessionauth.KeyForToken(tok), wr.reads...)
@@ -252,7 +252,7 @@ func testRacingWritesVsRevocations(t *testing.T, e *env) {
 					tok, s, err := a.Create(ctx, "alice", sessionauth.Metadata{})
 					require.NoError(t, err)
 					if wr.due {
-						clock.set(clock.Now().Add(2 * time.Millisecond))
+						clock.Set(clock.Now().Add(2 * time.Millisecond))
 					}
 					return tok, s
 				}

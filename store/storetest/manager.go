@@ -39,7 +39,7 @@ func (e *env) manager(t *testing.T, idle, lifetime, touch time.Duration) *sessio
 		IdleTimeout:   idle,
 		Lifetime:      lifetime,
 		TouchInterval: touch,
-		Now:           e.clock.Now,
+		Now:           e.now,
 		Logger:        slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)

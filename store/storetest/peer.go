@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 )
 
 // Two instances of the application on one store: what a deployment behind a
@@ -38,7 +39,7 @@ type instance struct {
 // instance B, whose clock starts at A's time.
 func (e *env) instances(t *testing.T) (a, b *instance) {
 	t.Helper()
-	clock := &Clock{now: e.clock.Now(), wall: e.h.WallClock}
+	clock := sessionauthtest.NewClock(e.now())
 	peer := e.h.Peer(t, clock)
 	if peer.Store == nil {
 		t.Fatal("storetest: Peer returned a Harness without a Store")
@@ -138,7 +139,7 @@ func testPeerTouches(t *testing.T, e *env) {
 		{a, 10 * time.Minute, 55 * time.Minute}, // A at t0+25m touches again
 	}
 	for i, st := range steps {
-		st.in.clock.add(st.advance)
+		st.in.clock.Advance(st.advance)
 		code, _ := st.in.get(t, token)
 		require.Equal(t, http.StatusOK, code, "step %d", i)
 		assertTime(t, "expiry after step "+strconv.Itoa(i), t0.Add(st.want), expiry())

@@ -70,8 +70,7 @@
 //
 // A store that talks to a server also calls RunOutage with the store behind
 // something the test can cut (a TCP proxy), to check that an outage is
-// answered with 503 and that the Manager recovers without a restart, and may
-// measure a request with BenchmarkRequest.
+// answered with 503 and that the Manager recovers without a restart.
 //
 // Times in the suite are whole milliseconds, so a store may keep expiries to
 // the millisecond (Redis PEXPIREAT, PostgreSQL timestamptz); a store that
@@ -84,7 +83,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"sync"
 	"testing"
 	"time"
 
@@ -92,6 +90,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/sessionauthtest"
 )
 
 // Harness is what a store's factory hands to Run for one subtest.
@@ -148,36 +147,14 @@ type Harness struct {
 	Peer func(t *testing.T, clock *Clock) Harness
 }
 
-// Clock is the clock of a subtest. A store that honours it decides expiry by
-// Now; the suite moves it forward to put records exactly at, before and after
-// their expiry. It is safe for concurrent use.
-type Clock struct {
-	mu   sync.Mutex
-	now  time.Time
-	wall bool // follow the real time: the store ignores this clock
-}
+// Clock is the clock of a subtest, the same fake clock as
+// sessionauthtest's. A store that honours it decides expiry by Now; the
+// suite moves it forward to put records exactly at, before and after their
+// expiry. It is safe for concurrent use.
+type Clock = sessionauthtest.Clock
 
 func newClock() *Clock {
-	return &Clock{now: time.Now().Truncate(time.Millisecond)}
-}
-
-// Now returns the current time of the clock. Pass it as the store's clock
-// (for example Config.Now).
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.wall {
-		return time.Now().Truncate(time.Millisecond)
-	}
-	return c.now
-}
-
-// add moves the clock forward by d; it has no effect on a wall clock, where
-// time moves by itself.
-func (c *Clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return sessionauthtest.NewClock(time.Now().Truncate(time.Millisecond))
 }
 
 // need is a capability a test requires of the store.
@@ -267,11 +244,6 @@ func setup(t *testing.T, newStore func(t *testing.T, clock *Clock) Harness) *env
 			}
 		})
 	}
-	if h.WallClock {
-		clock.mu.Lock()
-		clock.wall = true
-		clock.mu.Unlock()
-	}
 	e := &env{h: h, clock: clock, store: h.Store, newStore: newStore}
 	e.ctxStore, _ = h.Store.(sessionauth.CtxStore)
 	e.full, _ = h.Store.(sessionauth.SessionStore)
@@ -306,14 +278,6 @@ func (e *env) lacks(n need) string {
 	return ""
 }
 
-// set moves the clock to t, backwards too, as a clock corrected by NTP
-// does; it has no effect on a wall clock.
-func (c *Clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // managerClock returns the clock of a Manager in a test that moves the
 // Manager's time to exact instants: the suite's Clock on a store that
 // honours it, or, on a wall-clock store, a Clock of its own that starts at
@@ -323,11 +287,17 @@ func (e *env) managerClock() *Clock {
 	if !e.h.WallClock {
 		return e.clock
 	}
-	return &Clock{now: e.clock.Now()}
+	return sessionauthtest.NewClock(e.now())
 }
 
-// now is the store's current time as the suite sees it.
-func (e *env) now() time.Time { return e.clock.Now() }
+// now is the store's current time as the suite sees it: the real time on a
+// wall-clock store, which ignores the Clock.
+func (e *env) now() time.Time {
+	if e.h.WallClock {
+		return time.Now().Truncate(time.Millisecond)
+	}
+	return e.clock.Now()
+}
 
 // live is an expiry comfortably in the future, for any clock.
 func (e *env) live() time.Time { return e.now().Add(time.Hour) }
@@ -340,7 +310,7 @@ func (e *env) dead() time.Time { return e.now().Add(-time.Hour) }
 // exact instant declare needClock instead.
 func (e *env) advance(d time.Duration) {
 	if !e.h.WallClock {
-		e.clock.add(d)
+		e.clock.Advance(d)
 	}
 }
 
