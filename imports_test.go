@@ -18,7 +18,7 @@ import (
 // third-party code; no package of this module imports a store module.
 var importRules = map[string][]string{
 	"":                        {"internal/rfc6750", "internal/unixnano"},
-	"store/memstore":          {"", "internal/unixnano"},
+	"store/memstore":          {"", "internal/unixnano", "internal/sweeper"},
 	"store/storetest":         {"", "internal/", "sessionauthtest", "github.com/alexedwards/scs/", "github.com/stretchr/testify/", "go.uber.org/goleak"},
 	"bearer":                  {"internal/rfc6750"},
 	"password":                {"golang.org/x/crypto/"},
@@ -30,6 +30,7 @@ var importRules = map[string][]string{
 	"internal/unixnano":       {},
 	"internal/testenv":        {},
 	"internal/tcpproxy":       {},
+	"internal/sweeper":        {},
 	"access/memaccess":        {""},
 }
 
