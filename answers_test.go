@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -324,22 +323,4 @@ func TestManagerListsAndRevokesThroughAllCtx(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(m.Require(userHandler), "Bearer "+t1).Code)
 	require.NoError(t, m.RevokeID(ctx, "alice", s1.ID))
 	assert.Equal(t, http.StatusUnauthorized, do(m.Require(userHandler), "Bearer "+t1).Code)
-}
-
-func TestZeroMemoryAccessIsUsable(t *testing.T) {
-	var a sessionauth.MemoryAccess
-	r, err := a.Role(context.Background(), "u", "p")
-	require.NoError(t, err)
-	assert.Equal(t, sessionauth.NoRole, r)
-	assert.Empty(t, a.Projects("u"))
-	_, ok := a.Project("p")
-	assert.False(t, ok)
-	assert.NotPanics(t, func() { a.RemoveUser("u"); a.RemoveProject("p"); a.RemoveOrganization("o") })
-	require.NoError(t, a.AddOrganization("o", "Org"))
-	require.NoError(t, a.AddProject("p", "P", "o"))
-	require.NoError(t, a.SetProjectRole("p", "u", sessionauth.RoleAdmin))
-	r, err = a.Role(context.Background(), "u", "p")
-	require.NoError(t, err)
-	assert.Equal(t, sessionauth.RoleAdmin, r)
-	assert.True(t, strings.HasPrefix(a.Projects("u")[0].ID, "p"))
 }

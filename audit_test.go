@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 	"github.com/sessionauth/sessionauth/sessionauthtest"
 	"github.com/sessionauth/sessionauth/store/memstore"
 	"github.com/sessionauth/sessionauth/store/storetest"
@@ -166,7 +167,7 @@ func newAuditServer(t *testing.T) *auditServer {
 	storeNow := func() time.Time { return a.clock.Now().Add(-time.Duration(a.storeLag.Load())) }
 	mem := memstore.New(memstore.Config{Now: storeNow, SweepInterval: -1})
 	a.store = storetest.Wrap(withoutLoader{mem, mem})
-	access := sessionauth.NewMemoryAccess()
+	access := memaccess.New()
 	require.NoError(t, access.AddOrganization("acme", "Acme"))
 	require.NoError(t, access.AddProject("p-1", "Rockets", "acme"))
 	require.NoError(t, access.SetProjectRole("p-1", "bob", sessionauth.RoleDeveloper))

@@ -21,10 +21,11 @@ import (
 // unknown (a database outage, a cancelled context): the request fails with
 // ErrUnavailable, a 503, never a pass. Role must be safe for concurrent use.
 //
-// MemoryAccess is a ready implementation. An application that keeps
-// memberships in SQL, with a role on an organization applying to all its
-// projects and a role on a single project able to raise it there, can answer
-// with one query and take the higher of the two roles:
+// memaccess.Access (package access/memaccess) is a ready in-memory
+// implementation. An application that keeps memberships in SQL, with a role
+// on an organization applying to all its projects and a role on a single
+// project able to raise it there, can answer with one query and take the
+// higher of the two roles:
 //
 //	-- organizations(id), projects(id, organization_id),
 //	-- org_members(organization_id, user_id, role),
@@ -57,7 +58,11 @@ func (f AccessResolverFunc) Role(ctx context.Context, userID, projectID string) 
 // resolver's database fail (a 503) by sending one.
 const MaxProjectIDLength = 256
 
-func validProjectID(id string) bool {
+// ValidProjectID reports whether id could name a project: 1 to
+// MaxProjectIDLength bytes of UTF-8 without control characters. Authorize
+// refuses any other ID (403) without asking the AccessResolver, so a
+// resolver that stores projects should refuse to create one.
+func ValidProjectID(id string) bool {
 	if id == "" || len(id) > MaxProjectIDLength || !utf8.ValidString(id) {
 		return false
 	}
@@ -106,7 +111,7 @@ func (m *Manager) Authorize(ctx context.Context, projectID string, required Role
 // project ID that is not plausible is left out: it came from the client and
 // could be anything, of any length.
 func (m *Manager) denied(ctx context.Context, r *http.Request, s *Session, projectID string, required Role) {
-	if !validProjectID(projectID) {
+	if !ValidProjectID(projectID) {
 		projectID = ""
 	}
 	m.accessDenied(ctx, r, s, projectID, required.String())
@@ -119,7 +124,7 @@ func (m *Manager) authorize(ctx context.Context, s *Session, projectID string, r
 	if m.access == nil {
 		return NoRole, errors.New("sessionauth: Config.Access is not set")
 	}
-	if !validProjectID(projectID) {
+	if !ValidProjectID(projectID) {
 		return NoRole, ErrForbidden
 	}
 	role, isDev := m.dev.roleOn(s, projectID)

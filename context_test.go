@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 )
 
 type parentKey struct{}
@@ -29,7 +30,7 @@ func TestMiddlewareContextKeepsTheRequestContext(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			access := sessionauth.NewMemoryAccess()
+			access := memaccess.New()
 			require.NoError(t, access.AddOrganization("acme", "Acme"))
 			require.NoError(t, access.AddProject("web", "Web", "acme"))
 			require.NoError(t, access.SetProjectRole("web", "user-1", sessionauth.RoleAdmin))

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
@@ -183,7 +184,9 @@ func TestDevPrincipalIsCopiedAtNew(t *testing.T) {
 // A real session of the development user ID is an ordinary session: the
 // resolver decides its roles, not the DevPrincipal.
 func TestStoredSessionOfTheDevUserGetsNoDevRoles(t *testing.T) {
-	access := newAcmeGlobex(t)
+	access := memaccess.New()
+	require.NoError(t, access.AddOrganization("acme", "Acme"))
+	require.NoError(t, access.AddProject("acme-api", "API", "acme"))
 	m, _, srv := newDevServer(t, &sessionauth.DevPrincipal{UserID: "alice"}, access)
 	token, _, err := m.Create(context.Background(), "alice", sessionauth.Metadata{})
 	require.NoError(t, err)

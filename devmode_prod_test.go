@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
@@ -34,7 +35,7 @@ func TestDevTokenIsUnknownWithoutTheDevTag(t *testing.T) {
 		t.Run(pr.name, func(t *testing.T) {
 			store := memstore.New(memstore.Config{})
 			t.Cleanup(func() { store.Close() })
-			access := sessionauth.NewMemoryAccess()
+			access := memaccess.New()
 			require.NoError(t, access.AddOrganization("acme", "Acme"))
 			require.NoError(t, access.AddProject("p1", "P1", "acme"))
 			require.NoError(t, access.SetOrgRole("acme", "alice", sessionauth.RoleOwner))

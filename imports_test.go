@@ -25,7 +25,7 @@ var importRules = map[string][]string{
 	"ratelimit":               {"internal/unixnano"},
 	"ratelimit/ratelimittest": {"ratelimit", "github.com/stretchr/testify/"},
 	"authapi":                 {"", "password", "ratelimit"},
-	"sessionauthtest":         {"", "store/memstore", "authapi", "password", "ratelimit"},
+	"sessionauthtest":         {"", "store/memstore", "access/memaccess", "authapi", "password", "ratelimit"},
 	"internal/rfc6750":        {},
 	"internal/unixnano":       {},
 	"internal/testenv":        {},

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
@@ -144,14 +145,14 @@ func TestRoleAtLeastOverEveryPair(t *testing.T) {
 // and a way to sign users in.
 type roleWorld struct {
 	m      *sessionauth.Manager
-	access *sessionauth.MemoryAccess
+	access *memaccess.Access
 	srv    *httptest.Server
 	logs   *lockedBuffer
 }
 
 func newRoleWorld(t *testing.T, resolver sessionauth.AccessResolver) *roleWorld {
 	t.Helper()
-	access := sessionauth.NewMemoryAccess()
+	access := memaccess.New()
 	require.NoError(t, access.AddOrganization("acme", "Acme"))
 	require.NoError(t, access.AddOrganization("globex", "Globex"))
 	require.NoError(t, access.AddProject("acme-api", "API", "acme"))
@@ -479,7 +480,7 @@ func (brokenRoleStore) Commit(string, []byte, time.Time) error { return errRoleS
 func (brokenRoleStore) Delete(string) error                    { return errRoleStoreDown }
 
 func TestRequireRoleStoreFailureIs503(t *testing.T) {
-	access := sessionauth.NewMemoryAccess()
+	access := memaccess.New()
 	m, err := sessionauth.New(sessionauth.Config{
 		Store:  brokenRoleStore{},
 		Access: access,
@@ -499,7 +500,7 @@ func TestRequireRoleStoreFailureIs503(t *testing.T) {
 }
 
 func TestAuthorizeErrors(t *testing.T) {
-	access := sessionauth.NewMemoryAccess()
+	access := memaccess.New()
 	require.NoError(t, access.AddOrganization("acme", "Acme"))
 	require.NoError(t, access.AddProject("p1", "P1", "acme"))
 	require.NoError(t, access.SetProjectRole("p1", "u1", sessionauth.RoleAdmin))
@@ -579,7 +580,7 @@ func resolverReturning(r sessionauth.Role, err error) sessionauth.AccessResolver
 func TestRequireRolePanicsOnMistakesWhenRoutesAreBuilt(t *testing.T) {
 	store := memstore.New(memstore.Config{})
 	t.Cleanup(func() { store.Close() })
-	withAccess, err := sessionauth.New(sessionauth.Config{Store: store, Access: sessionauth.NewMemoryAccess()})
+	withAccess, err := sessionauth.New(sessionauth.Config{Store: store, Access: memaccess.New()})
 	require.NoError(t, err)
 	withoutAccess, err := sessionauth.New(sessionauth.Config{Store: store})
 	require.NoError(t, err)
@@ -612,7 +613,7 @@ func TestGrantFromContextWithoutRequireRole(t *testing.T) {
 // RequireRole guards a route by the caller's role on the project named in the
 // path; the handler learns the role it was granted.
 func ExampleManager_RequireRole() {
-	access := sessionauth.NewMemoryAccess()
+	access := memaccess.New()
 	_ = access.AddOrganization("acme", "Acme")
 	_ = access.AddProject("api", "Public API", "acme")
 	_ = access.SetOrgRole("acme", "alice", sessionauth.RoleOwner)
@@ -654,7 +655,7 @@ func ExampleManager_RequireRole() {
 
 // Authorize is the form for handlers that learn the project from the body.
 func ExampleManager_Authorize() {
-	access := sessionauth.NewMemoryAccess()
+	access := memaccess.New()
 	_ = access.AddOrganization("acme", "Acme")
 	_ = access.AddProject("api", "Public API", "acme")
 	_ = access.SetProjectRole("api", "bob", sessionauth.RoleDeveloper)

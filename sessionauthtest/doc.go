@@ -24,7 +24,7 @@
 //
 // Nothing is mocked: tokens are minted by Manager.Create, checked by the
 // application's Require and RequireRole, and roles come from a
-// sessionauth.MemoryAccess that the test can change between requests. A
+// memaccess.Access that the test can change between requests. A
 // token stops working when the test revokes its session or moves env.Clock
 // past the idle timeout, exactly as in production.
 //

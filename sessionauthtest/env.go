@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
@@ -40,7 +41,7 @@ type Env struct {
 	// Access holds the organizations, projects and roles. User adds to it;
 	// a test may also change it directly, and the next request sees the
 	// change.
-	Access *sessionauth.MemoryAccess
+	Access *memaccess.Access
 	// Clock is the time of the Manager and of its store.
 	Clock *Clock
 
@@ -75,7 +76,7 @@ func WithConfig(configure func(*sessionauth.Config)) Option {
 }
 
 // New returns an Env: a Manager with default settings on a fresh in-memory
-// store, an empty MemoryAccess as its Config.Access, a Clock that starts
+// store, an empty memaccess.Access as its Config.Access, a Clock that starts
 // at 2025-01-01 00:00:00 UTC as its Config.Now and the store's clock, and as
 // its Config.Logger the test's own log (t.Logf, at Debug) when t has a
 // Logf method, as *testing.T does, or a logger that discards. The
@@ -96,7 +97,7 @@ func New(t TB, opts ...Option) *Env {
 	// a test store needs no sweep goroutine to stop or to leak.
 	store := memstore.New(memstore.Config{SweepInterval: -1, Now: clock.Now})
 	t.Cleanup(func() { _ = store.Close() })
-	access := sessionauth.NewMemoryAccess()
+	access := memaccess.New()
 	cfg := sessionauth.Config{Store: store, Access: access, Now: clock.Now, Logger: logger(t)}
 	for _, configure := range o.configure {
 		configure(&cfg)
@@ -106,7 +107,7 @@ func New(t TB, opts ...Option) *Env {
 		t.Fatalf("sessionauthtest: %v", err)
 		return nil
 	}
-	own, _ := cfg.Access.(*sessionauth.MemoryAccess)
+	own, _ := cfg.Access.(*memaccess.Access)
 	return &Env{Manager: m, Access: access, Clock: clock, ownAccess: own == access}
 }
 
@@ -152,7 +153,7 @@ func (ms Membership) String() string {
 // leaves its other roles alone, so calling User again for the same user adds
 // a second session (another device) and, if given, changes roles. It ends
 // the test with t.Fatalf if userID is empty, a membership is invalid (not a
-// role, or an ID MemoryAccess refuses), WithConfig replaced Config.Access
+// role, or an ID memaccess.Access refuses), WithConfig replaced Config.Access
 // while memberships are given, or the store fails.
 //
 //	admin := env.User(t, "ada", sessionauthtest.On("web", sessionauth.RoleAdmin))
@@ -191,7 +192,7 @@ func (e *Env) Token(t TB, userID string, memberships ...Membership) string {
 // organization orgID, creating the organization if it does not exist; an
 // existing project moves there and keeps its members. Use it to place
 // projects under a role given with OnOrg. It ends the test with t.Fatalf
-// for an ID that MemoryAccess refuses.
+// for an ID that memaccess.Access refuses.
 //
 //	env.AddProject(t, "web", "acme")
 func (e *Env) AddProject(t TB, projectID, orgID string) {
@@ -224,7 +225,7 @@ func (e *Env) grant(userID string, memberships []Membership) error {
 func (e *Env) apply(userID string, ms Membership) error {
 	if ms.org {
 		err := e.Access.SetOrgRole(ms.id, userID, ms.role)
-		if !errors.Is(err, sessionauth.ErrUnknownOrganization) {
+		if !errors.Is(err, memaccess.ErrUnknownOrganization) {
 			return err
 		}
 		if err := e.Access.AddOrganization(ms.id, ms.id); err != nil {
@@ -244,7 +245,7 @@ func (e *Env) apply(userID string, ms Membership) error {
 // not exist; an existing organization keeps its name. e.mu is held.
 func (e *Env) addProject(projectID, orgID string) error {
 	err := e.Access.AddProject(projectID, projectID, orgID)
-	if !errors.Is(err, sessionauth.ErrUnknownOrganization) {
+	if !errors.Is(err, memaccess.ErrUnknownOrganization) {
 		return err
 	}
 	if err := e.Access.AddOrganization(orgID, orgID); err != nil {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 	"github.com/sessionauth/sessionauth/sessionauthtest"
 )
 
@@ -123,9 +124,9 @@ func TestUser_CreatesMissingProjectsInTheDefaultOrganization(t *testing.T) {
 	env := sessionauthtest.New(t)
 	env.User(t, "ada", sessionauthtest.On("web", sessionauth.RoleAdmin), sessionauthtest.On("ops", sessionauth.RoleDeveloper))
 
-	assert.Equal(t, []sessionauth.ProjectRole{
-		{Project: sessionauth.Project{ID: "ops", Name: "ops", OrganizationID: sessionauthtest.DefaultOrganization}, Role: sessionauth.RoleDeveloper},
-		{Project: sessionauth.Project{ID: "web", Name: "web", OrganizationID: sessionauthtest.DefaultOrganization}, Role: sessionauth.RoleAdmin},
+	assert.Equal(t, []memaccess.ProjectRole{
+		{Project: memaccess.Project{ID: "ops", Name: "ops", OrganizationID: sessionauthtest.DefaultOrganization}, Role: sessionauth.RoleDeveloper},
+		{Project: memaccess.Project{ID: "web", Name: "web", OrganizationID: sessionauthtest.DefaultOrganization}, Role: sessionauth.RoleAdmin},
 	}, env.Access.Projects("ada"))
 }
 
@@ -137,7 +138,7 @@ func TestUser_LeavesExistingProjectsWhereTheyAre(t *testing.T) {
 	env.User(t, "ada", sessionauthtest.On("web", sessionauth.RoleOwner))
 	p, ok := env.Access.Project("web")
 	require.True(t, ok)
-	assert.Equal(t, sessionauth.Project{ID: "web", Name: "Web shop", OrganizationID: "acme"}, p)
+	assert.Equal(t, memaccess.Project{ID: "web", Name: "Web shop", OrganizationID: "acme"}, p)
 }
 
 func TestUser_OrganizationRoleCoversItsProjects(t *testing.T) {
@@ -205,7 +206,7 @@ func TestUser_SharedByParallelSubtests(t *testing.T) {
 
 func TestUser_FailsTheTest(t *testing.T) {
 	replaced := sessionauthtest.WithConfig(func(c *sessionauth.Config) {
-		c.Access = sessionauth.NewMemoryAccess()
+		c.Access = memaccess.New()
 	})
 	tests := []struct {
 		name        string

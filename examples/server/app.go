@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 	"github.com/sessionauth/sessionauth/authapi"
 	"github.com/sessionauth/sessionauth/password"
 	"github.com/sessionauth/sessionauth/ratelimit"
@@ -51,7 +52,7 @@ type appConfig struct {
 type app struct {
 	m      *sessionauth.Manager
 	auth   *authapi.API
-	access *sessionauth.MemoryAccess
+	access *memaccess.Access
 	users  *directory
 	keys   *keyStore
 	log    *slog.Logger

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 )
 
 // The demo users' IDs. The owner is also the development principal of a
@@ -18,7 +19,7 @@ const (
 // seedDemo creates the demo data: organization Acme with two projects and an
 // owner, an admin and a developer; organization Globex with one project and
 // its owner, who has no access to Acme. Each project starts with one API key.
-func seedDemo(password string, cost int) (*directory, *sessionauth.MemoryAccess, *keyStore, error) {
+func seedDemo(password string, cost int) (*directory, *memaccess.Access, *keyStore, error) {
 	users := newDirectory(cost)
 	for _, u := range []struct{ id, email, name string }{
 		{ownerID, "owner@example.com", "Olivia Owner"},
@@ -31,7 +32,7 @@ func seedDemo(password string, cost int) (*directory, *sessionauth.MemoryAccess,
 		}
 	}
 
-	access := sessionauth.NewMemoryAccess()
+	access := memaccess.New()
 	for _, step := range []error{
 		access.AddOrganization("org_acme", "Acme"),
 		access.AddOrganization("org_globex", "Globex"),
@@ -60,7 +61,7 @@ func seedDemo(password string, cost int) (*directory, *sessionauth.MemoryAccess,
 func (a *app) listProjects(w http.ResponseWriter, r *http.Request) {
 	projects := a.access.Projects(session(r).UserID)
 	if projects == nil {
-		projects = []sessionauth.ProjectRole{}
+		projects = []memaccess.ProjectRole{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projects": projects})
 }

@@ -14,6 +14,7 @@ import (
 	scsmemstore "github.com/alexedwards/scs/v2/memstore"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 	"github.com/sessionauth/sessionauth/store/memstore"
 	"github.com/sessionauth/sessionauth/store/sqlitestore"
 )
@@ -40,7 +41,7 @@ const (
 //     memstore costs over it is what the checks, the clock and the store
 //     cost.
 //   - memstore, sqlitestore: Manager.Require on the store.
-//   - memstore+role: RequireRole(RoleDeveloper) on a MemoryAccess, alone
+//   - memstore+role: RequireRole(RoleDeveloper) on a memaccess.Access, alone
 //     (it authenticates the request itself).
 //   - scs: github.com/alexedwards/scs/v2 LoadAndSave on its memstore with
 //     IdleTimeout set and the session in a cookie: the baseline users compare
@@ -89,7 +90,7 @@ func BenchmarkRequest(b *testing.B) {
 		runSerial(b, m.Require(h), newRequest(b, token), failures)
 	})
 	b.Run("memstore+role", func(b *testing.B) {
-		access := sessionauth.NewMemoryAccess()
+		access := memaccess.New()
 		must(b, access.AddOrganization("org-1", "Org"))
 		must(b, access.AddProject(benchProject, "Project", "org-1"))
 		must(b, access.SetProjectRole(benchProject, benchUser, sessionauth.RoleDeveloper))

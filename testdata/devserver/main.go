@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 	"github.com/sessionauth/sessionauth/store/memstore"
 )
 
@@ -19,7 +20,7 @@ func main() {
 
 	store := memstore.New(memstore.Config{})
 	defer store.Close()
-	access := sessionauth.NewMemoryAccess()
+	access := memaccess.New()
 	m, err := sessionauth.New(sessionauth.Config{
 		Store:        store,
 		Access:       access,

@@ -1,4 +1,11 @@
-package sessionauth
+// Package memaccess is an in-memory sessionauth.AccessResolver: organizations,
+// projects and memberships kept in the process, for tests and for
+// applications small enough to hold them there. It is to AccessResolver what
+// memstore is to a session store.
+//
+//	access := memaccess.New()
+//	m, err := sessionauth.New(sessionauth.Config{Store: store, Access: access})
+package memaccess
 
 import (
 	"cmp"
@@ -7,17 +14,19 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/sessionauth/sessionauth"
 )
 
-// Errors of MemoryAccess, returned wrapped.
+// Errors of Access, returned wrapped.
 var (
 	// ErrUnknownOrganization: no organization has the given ID.
-	ErrUnknownOrganization = errors.New("sessionauth: unknown organization")
+	ErrUnknownOrganization = errors.New("memaccess: unknown organization")
 	// ErrUnknownProject: no project has the given ID.
-	ErrUnknownProject = errors.New("sessionauth: unknown project")
+	ErrUnknownProject = errors.New("memaccess: unknown project")
 )
 
-// Project is a project as MemoryAccess knows it. Its JSON form is
+// Project is a project as Access knows it. Its JSON form is
 // {"id","name","organizationId"}.
 type Project struct {
 	ID             string `json:"id"`
@@ -29,10 +38,10 @@ type Project struct {
 // is {"id","name","organizationId","role"}.
 type ProjectRole struct {
 	Project
-	Role Role `json:"role"`
+	Role sessionauth.Role `json:"role"`
 }
 
-// MemoryAccess is an in-memory AccessResolver for applications and tests
+// Access is an in-memory sessionauth.AccessResolver for applications and tests
 // that keep organizations, projects and memberships in the process: a user
 // holds a role on an organization, which applies to every project of the
 // organization, and may hold a role on a single project, which raises it
@@ -42,12 +51,12 @@ type ProjectRole struct {
 // It is safe for concurrent use, and changes take effect on the next Role
 // call: granting, changing and withdrawing roles while serving requests is
 // what it is for. Nothing is persisted. The zero value is an empty
-// MemoryAccess, ready to use.
-type MemoryAccess struct {
+// Access, ready to use.
+type Access struct {
 	mu       sync.RWMutex
 	orgs     map[string]*memOrg
 	projects map[string]*memProject
-	users    map[string]map[scope]Role // user ID -> memberships
+	users    map[string]map[scope]sessionauth.Role // user ID -> memberships
 }
 
 type memOrg struct {
@@ -66,25 +75,25 @@ type scope struct {
 	id  string
 }
 
-var _ AccessResolver = (*MemoryAccess)(nil)
+var _ sessionauth.AccessResolver = (*Access)(nil)
 
-// NewMemoryAccess returns an empty MemoryAccess.
+// New returns an empty Access.
 //
-//	access := sessionauth.NewMemoryAccess()
+//	access := memaccess.New()
 //	m, err := sessionauth.New(sessionauth.Config{Store: store, Access: access})
-func NewMemoryAccess() *MemoryAccess {
-	return &MemoryAccess{
+func New() *Access {
+	return &Access{
 		orgs:     make(map[string]*memOrg),
 		projects: make(map[string]*memProject),
-		users:    make(map[string]map[scope]Role),
+		users:    make(map[string]map[scope]sessionauth.Role),
 	}
 }
 
 // AddOrganization adds the organization id, or renames it if it exists. The
 // ID must be non-empty.
-func (a *MemoryAccess) AddOrganization(id, name string) error {
+func (a *Access) AddOrganization(id, name string) error {
 	if id == "" {
-		return errors.New("sessionauth: empty organization ID")
+		return errors.New("memaccess: empty organization ID")
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -103,11 +112,11 @@ func (a *MemoryAccess) AddOrganization(id, name string) error {
 // AddProject adds the project id to the organization orgID, or renames it
 // and moves it there if it exists; its own memberships stay with it. It fails
 // with ErrUnknownOrganization if orgID does not exist, and refuses an ID that
-// Authorize would never accept (see MaxProjectIDLength).
-func (a *MemoryAccess) AddProject(id, name, orgID string) error {
-	if !validProjectID(id) {
-		return fmt.Errorf("sessionauth: invalid project ID %q: 1 to %d bytes of UTF-8 without control characters",
-			truncateUTF8(id, 64), MaxProjectIDLength)
+// Authorize would never accept (see sessionauth.MaxProjectIDLength).
+func (a *Access) AddProject(id, name, orgID string) error {
+	if !sessionauth.ValidProjectID(id) {
+		return fmt.Errorf("memaccess: invalid project ID %.64q: 1 to %d bytes of UTF-8 without control characters",
+			id, sessionauth.MaxProjectIDLength)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -126,9 +135,9 @@ func (a *MemoryAccess) AddProject(id, name, orgID string) error {
 }
 
 // SetOrgRole gives userID the role r on the organization orgID and so on all
-// its projects, replacing any role there; NoRole removes the membership. It
-// fails with ErrUnknownOrganization or ErrUnknownRole.
-func (a *MemoryAccess) SetOrgRole(orgID, userID string, r Role) error {
+// its projects, replacing any role there; sessionauth.NoRole removes the membership. It
+// fails with ErrUnknownOrganization or sessionauth.ErrUnknownRole.
+func (a *Access) SetOrgRole(orgID, userID string, r sessionauth.Role) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.orgs[orgID]; !ok {
@@ -138,10 +147,10 @@ func (a *MemoryAccess) SetOrgRole(orgID, userID string, r Role) error {
 }
 
 // SetProjectRole gives userID the role r on the project projectID, replacing
-// any project role there; NoRole removes the membership. A role on the
+// any project role there; sessionauth.NoRole removes the membership. A role on the
 // project's organization still applies. It fails with ErrUnknownProject or
-// ErrUnknownRole.
-func (a *MemoryAccess) SetProjectRole(projectID, userID string, r Role) error {
+// sessionauth.ErrUnknownRole.
+func (a *Access) SetProjectRole(projectID, userID string, r sessionauth.Role) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.projects[projectID]; !ok {
@@ -150,17 +159,17 @@ func (a *MemoryAccess) SetProjectRole(projectID, userID string, r Role) error {
 	return a.setRole(userID, scope{id: projectID}, r)
 }
 
-// setRole sets or, for NoRole, removes userID's membership on s. a.mu is
+// setRole sets or, for sessionauth.NoRole, removes userID's membership on s. a.mu is
 // held and s exists.
-func (a *MemoryAccess) setRole(userID string, s scope, r Role) error {
+func (a *Access) setRole(userID string, s scope, r sessionauth.Role) error {
 	switch {
 	case userID == "":
-		return errors.New("sessionauth: empty user ID")
-	case r != NoRole && !r.Valid():
-		return fmt.Errorf("%w: %v", ErrUnknownRole, r)
+		return errors.New("memaccess: empty user ID")
+	case r != sessionauth.NoRole && !r.Valid():
+		return fmt.Errorf("%w: %v", sessionauth.ErrUnknownRole, r)
 	}
 	u := a.users[userID]
-	if r == NoRole {
+	if r == sessionauth.NoRole {
 		delete(u, s)
 		if len(u) == 0 {
 			delete(a.users, userID)
@@ -168,9 +177,9 @@ func (a *MemoryAccess) setRole(userID string, s scope, r Role) error {
 		return nil
 	}
 	if u == nil {
-		u = make(map[scope]Role)
+		u = make(map[scope]sessionauth.Role)
 		if a.users == nil {
-			a.users = make(map[string]map[scope]Role)
+			a.users = make(map[string]map[scope]sessionauth.Role)
 		}
 		a.users[userID] = u
 	}
@@ -179,7 +188,7 @@ func (a *MemoryAccess) setRole(userID string, s scope, r Role) error {
 }
 
 // RemoveUser removes every membership of userID, as when the user is deleted.
-func (a *MemoryAccess) RemoveUser(userID string) {
+func (a *Access) RemoveUser(userID string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.users, userID)
@@ -187,13 +196,13 @@ func (a *MemoryAccess) RemoveUser(userID string) {
 
 // RemoveProject removes the project id and every membership on it. Removing
 // a project that does not exist does nothing.
-func (a *MemoryAccess) RemoveProject(id string) {
+func (a *Access) RemoveProject(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.removeProject(id)
 }
 
-func (a *MemoryAccess) removeProject(id string) {
+func (a *Access) removeProject(id string) {
 	p, ok := a.projects[id]
 	if !ok {
 		return
@@ -205,7 +214,7 @@ func (a *MemoryAccess) removeProject(id string) {
 
 // removeMemberships removes every user's membership on s, and the users
 // left with none. It visits every user: removals are rare, lookups are not.
-func (a *MemoryAccess) removeMemberships(s scope) {
+func (a *Access) removeMemberships(s scope) {
 	for userID, u := range a.users {
 		delete(u, s)
 		if len(u) == 0 {
@@ -216,7 +225,7 @@ func (a *MemoryAccess) removeMemberships(s scope) {
 
 // RemoveOrganization removes the organization id, its projects and every
 // membership on them. Removing one that does not exist does nothing.
-func (a *MemoryAccess) RemoveOrganization(id string) {
+func (a *Access) RemoveOrganization(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	o, ok := a.orgs[id]
@@ -231,22 +240,22 @@ func (a *MemoryAccess) RemoveOrganization(id string) {
 }
 
 // Role returns the effective role of userID on projectID: the higher of its
-// organization role and its project role, NoRole if it has neither or the
+// organization role and its project role, sessionauth.NoRole if it has neither or the
 // project does not exist. The error is always nil.
-func (a *MemoryAccess) Role(_ context.Context, userID, projectID string) (Role, error) {
+func (a *Access) Role(_ context.Context, userID, projectID string) (sessionauth.Role, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	p, ok := a.projects[projectID]
 	u := a.users[userID]
 	if !ok || u == nil {
-		return NoRole, nil
+		return sessionauth.NoRole, nil
 	}
 	return max(u[scope{org: true, id: p.org}], u[scope{id: projectID}]), nil
 }
 
 // Project returns the project id, for handlers that must find the project of
 // a resource before checking a role on it.
-func (a *MemoryAccess) Project(id string) (Project, bool) {
+func (a *Access) Project(id string) (Project, bool) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	p, ok := a.projects[id]
@@ -258,14 +267,14 @@ func (a *MemoryAccess) Project(id string) (Project, bool) {
 
 // Projects returns the projects userID can access, with its effective role on
 // each, ordered by project ID. The slice is the caller's.
-func (a *MemoryAccess) Projects(userID string) []ProjectRole {
+func (a *Access) Projects(userID string) []ProjectRole {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	u := a.users[userID]
 	if u == nil {
 		return nil
 	}
-	roles := make(map[string]Role)
+	roles := make(map[string]sessionauth.Role)
 	for s, r := range u {
 		if !s.org {
 			roles[s.id] = max(roles[s.id], r)

@@ -1,4 +1,4 @@
-package sessionauth_test
+package memaccess_test
 
 import (
 	"context"
@@ -12,13 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/access/memaccess"
 )
 
-// newAcmeGlobex returns a MemoryAccess with organizations acme (projects
+// newAcmeGlobex returns an Access with organizations acme (projects
 // acme-api, acme-web) and globex (project globex-app), and no members.
-func newAcmeGlobex(t *testing.T) *sessionauth.MemoryAccess {
+func newAcmeGlobex(t *testing.T) *memaccess.Access {
 	t.Helper()
-	a := sessionauth.NewMemoryAccess()
+	a := memaccess.New()
 	require.NoError(t, a.AddOrganization("acme", "Acme"))
 	require.NoError(t, a.AddOrganization("globex", "Globex"))
 	require.NoError(t, a.AddProject("acme-api", "API", "acme"))
@@ -27,14 +28,14 @@ func newAcmeGlobex(t *testing.T) *sessionauth.MemoryAccess {
 	return a
 }
 
-func roleOf(t *testing.T, a *sessionauth.MemoryAccess, userID, projectID string) sessionauth.Role {
+func roleOf(t *testing.T, a *memaccess.Access, userID, projectID string) sessionauth.Role {
 	t.Helper()
 	r, err := a.Role(context.Background(), userID, projectID)
 	require.NoError(t, err)
 	return r
 }
 
-func TestMemoryAccessEffectiveRoleIsTheHigherOfOrgAndProject(t *testing.T) {
+func TestEffectiveRoleIsTheHigherOfOrgAndProject(t *testing.T) {
 	const (
 		none = sessionauth.NoRole
 		dev  = sessionauth.RoleDeveloper
@@ -65,7 +66,7 @@ func TestMemoryAccessEffectiveRoleIsTheHigherOfOrgAndProject(t *testing.T) {
 	}
 }
 
-func TestMemoryAccessWithoutAccessIsNoRole(t *testing.T) {
+func TestWithoutAccessIsNoRole(t *testing.T) {
 	a := newAcmeGlobex(t)
 	require.NoError(t, a.SetOrgRole("acme", "u1", sessionauth.RoleOwner))
 	require.NoError(t, a.SetProjectRole("globex-app", "u2", sessionauth.RoleOwner))
@@ -86,7 +87,7 @@ func TestMemoryAccessWithoutAccessIsNoRole(t *testing.T) {
 	}
 }
 
-func TestMemoryAccessProjectsListsAccessibleProjectsWithEffectiveRoles(t *testing.T) {
+func TestProjectsListsAccessibleProjectsWithEffectiveRoles(t *testing.T) {
 	a := newAcmeGlobex(t)
 	require.NoError(t, a.AddProject("acme-docs", "Docs", "acme"))
 	require.NoError(t, a.SetOrgRole("acme", "u1", sessionauth.RoleDeveloper))
@@ -94,15 +95,15 @@ func TestMemoryAccessProjectsListsAccessibleProjectsWithEffectiveRoles(t *testin
 	require.NoError(t, a.SetProjectRole("globex-app", "u1", sessionauth.RoleOwner))
 	require.NoError(t, a.SetOrgRole("globex", "u2", sessionauth.RoleAdmin))
 
-	want := []sessionauth.ProjectRole{
-		{Project: sessionauth.Project{ID: "acme-api", Name: "API", OrganizationID: "acme"}, Role: sessionauth.RoleDeveloper},
-		{Project: sessionauth.Project{ID: "acme-docs", Name: "Docs", OrganizationID: "acme"}, Role: sessionauth.RoleDeveloper},
-		{Project: sessionauth.Project{ID: "acme-web", Name: "Web", OrganizationID: "acme"}, Role: sessionauth.RoleAdmin},
-		{Project: sessionauth.Project{ID: "globex-app", Name: "App", OrganizationID: "globex"}, Role: sessionauth.RoleOwner},
+	want := []memaccess.ProjectRole{
+		{Project: memaccess.Project{ID: "acme-api", Name: "API", OrganizationID: "acme"}, Role: sessionauth.RoleDeveloper},
+		{Project: memaccess.Project{ID: "acme-docs", Name: "Docs", OrganizationID: "acme"}, Role: sessionauth.RoleDeveloper},
+		{Project: memaccess.Project{ID: "acme-web", Name: "Web", OrganizationID: "acme"}, Role: sessionauth.RoleAdmin},
+		{Project: memaccess.Project{ID: "globex-app", Name: "App", OrganizationID: "globex"}, Role: sessionauth.RoleOwner},
 	}
 	assert.Equal(t, want, a.Projects("u1"))
-	assert.Equal(t, []sessionauth.ProjectRole{
-		{Project: sessionauth.Project{ID: "globex-app", Name: "App", OrganizationID: "globex"}, Role: sessionauth.RoleAdmin},
+	assert.Equal(t, []memaccess.ProjectRole{
+		{Project: memaccess.Project{ID: "globex-app", Name: "App", OrganizationID: "globex"}, Role: sessionauth.RoleAdmin},
 	}, a.Projects("u2"))
 	assert.Empty(t, a.Projects("stranger"))
 
@@ -126,7 +127,7 @@ func TestMemoryAccessProjectsListsAccessibleProjectsWithEffectiveRoles(t *testin
 	assert.Equal(t, want, a.Projects("u1"))
 }
 
-func TestMemoryAccessProjectRoleJSON(t *testing.T) {
+func TestProjectRoleJSON(t *testing.T) {
 	a := newAcmeGlobex(t)
 	require.NoError(t, a.SetOrgRole("globex", "u1", sessionauth.RoleAdmin))
 
@@ -135,25 +136,25 @@ func TestMemoryAccessProjectRoleJSON(t *testing.T) {
 	assert.Equal(t, `{"projects":[{"id":"globex-app","name":"App","organizationId":"globex","role":"admin"}]}`, string(data))
 }
 
-func TestMemoryAccessProjectLookup(t *testing.T) {
+func TestProjectLookup(t *testing.T) {
 	a := newAcmeGlobex(t)
 	p, ok := a.Project("acme-web")
 	require.True(t, ok)
-	assert.Equal(t, sessionauth.Project{ID: "acme-web", Name: "Web", OrganizationID: "acme"}, p)
+	assert.Equal(t, memaccess.Project{ID: "acme-web", Name: "Web", OrganizationID: "acme"}, p)
 	_, ok = a.Project("nope")
 	assert.False(t, ok)
 }
 
-func TestMemoryAccessRefusesInvalidChanges(t *testing.T) {
+func TestRefusesInvalidChanges(t *testing.T) {
 	a := newAcmeGlobex(t)
 	tests := []struct {
 		name    string
 		change  func() error
 		wantErr error // nil: any error
 	}{
-		{"project in an unknown organization", func() error { return a.AddProject("p", "P", "initech") }, sessionauth.ErrUnknownOrganization},
-		{"org role in an unknown organization", func() error { return a.SetOrgRole("initech", "u1", sessionauth.RoleOwner) }, sessionauth.ErrUnknownOrganization},
-		{"project role on an unknown project", func() error { return a.SetProjectRole("nope", "u1", sessionauth.RoleOwner) }, sessionauth.ErrUnknownProject},
+		{"project in an unknown organization", func() error { return a.AddProject("p", "P", "initech") }, memaccess.ErrUnknownOrganization},
+		{"org role in an unknown organization", func() error { return a.SetOrgRole("initech", "u1", sessionauth.RoleOwner) }, memaccess.ErrUnknownOrganization},
+		{"project role on an unknown project", func() error { return a.SetProjectRole("nope", "u1", sessionauth.RoleOwner) }, memaccess.ErrUnknownProject},
 		{"org role that is not a role", func() error { return a.SetOrgRole("acme", "u1", sessionauth.Role(8)) }, sessionauth.ErrUnknownRole},
 		{"project role that is not a role", func() error { return a.SetProjectRole("acme-api", "u1", sessionauth.Role(8)) }, sessionauth.ErrUnknownRole},
 		{"empty user ID", func() error { return a.SetOrgRole("acme", "", sessionauth.RoleOwner) }, nil},
@@ -180,7 +181,7 @@ func TestMemoryAccessRefusesInvalidChanges(t *testing.T) {
 	assert.False(t, ok)
 }
 
-func TestMemoryAccessNoRoleRemovesOnlyThatMembership(t *testing.T) {
+func TestNoRoleRemovesOnlyThatMembership(t *testing.T) {
 	a := newAcmeGlobex(t)
 	require.NoError(t, a.SetOrgRole("acme", "u1", sessionauth.RoleAdmin))
 	require.NoError(t, a.SetProjectRole("acme-api", "u1", sessionauth.RoleOwner))
@@ -199,19 +200,19 @@ func TestMemoryAccessNoRoleRemovesOnlyThatMembership(t *testing.T) {
 	require.NoError(t, a.SetOrgRole("acme", "never-member", sessionauth.NoRole), "removing what is not there is fine")
 }
 
-func TestMemoryAccessRemovals(t *testing.T) {
+func TestRemovals(t *testing.T) {
 	tests := []struct {
 		name   string
-		remove func(a *sessionauth.MemoryAccess)
+		remove func(a *memaccess.Access)
 		want   map[string]sessionauth.Role // u1's role per project after the removal
 	}{
-		{"user", func(a *sessionauth.MemoryAccess) { a.RemoveUser("u1") },
+		{"user", func(a *memaccess.Access) { a.RemoveUser("u1") },
 			map[string]sessionauth.Role{"acme-api": sessionauth.NoRole, "acme-web": sessionauth.NoRole, "globex-app": sessionauth.NoRole}},
-		{"project", func(a *sessionauth.MemoryAccess) { a.RemoveProject("acme-api") },
+		{"project", func(a *memaccess.Access) { a.RemoveProject("acme-api") },
 			map[string]sessionauth.Role{"acme-api": sessionauth.NoRole, "acme-web": sessionauth.RoleDeveloper, "globex-app": sessionauth.RoleAdmin}},
-		{"organization", func(a *sessionauth.MemoryAccess) { a.RemoveOrganization("acme") },
+		{"organization", func(a *memaccess.Access) { a.RemoveOrganization("acme") },
 			map[string]sessionauth.Role{"acme-api": sessionauth.NoRole, "acme-web": sessionauth.NoRole, "globex-app": sessionauth.RoleAdmin}},
-		{"unknown ones", func(a *sessionauth.MemoryAccess) {
+		{"unknown ones", func(a *memaccess.Access) {
 			a.RemoveUser("nobody")
 			a.RemoveProject("nope")
 			a.RemoveOrganization("initech")
@@ -243,7 +244,7 @@ func countRoles(m map[string]sessionauth.Role) int {
 	return n
 }
 
-func TestMemoryAccessRemovedProjectComesBackWithoutItsMembers(t *testing.T) {
+func TestRemovedProjectComesBackWithoutItsMembers(t *testing.T) {
 	a := newAcmeGlobex(t)
 	require.NoError(t, a.SetProjectRole("acme-api", "u1", sessionauth.RoleOwner))
 	a.RemoveProject("acme-api")
@@ -257,7 +258,7 @@ func TestMemoryAccessRemovedProjectComesBackWithoutItsMembers(t *testing.T) {
 	assert.Equal(t, sessionauth.NoRole, roleOf(t, a, "u2", "globex-app"))
 }
 
-func TestMemoryAccessAddProjectAgainRenamesAndMoves(t *testing.T) {
+func TestAddProjectAgainRenamesAndMoves(t *testing.T) {
 	a := newAcmeGlobex(t)
 	require.NoError(t, a.SetOrgRole("acme", "acme-owner", sessionauth.RoleOwner))
 	require.NoError(t, a.SetOrgRole("globex", "globex-dev", sessionauth.RoleDeveloper))
@@ -266,7 +267,7 @@ func TestMemoryAccessAddProjectAgainRenamesAndMoves(t *testing.T) {
 	require.NoError(t, a.AddProject("acme-api", "API v2", "globex"))
 	p, ok := a.Project("acme-api")
 	require.True(t, ok)
-	assert.Equal(t, sessionauth.Project{ID: "acme-api", Name: "API v2", OrganizationID: "globex"}, p)
+	assert.Equal(t, memaccess.Project{ID: "acme-api", Name: "API v2", OrganizationID: "globex"}, p)
 	assert.Equal(t, sessionauth.NoRole, roleOf(t, a, "acme-owner", "acme-api"), "the old organization's roles no longer apply")
 	assert.Equal(t, sessionauth.RoleDeveloper, roleOf(t, a, "globex-dev", "acme-api"), "the new organization's roles apply")
 	assert.Equal(t, sessionauth.RoleAdmin, roleOf(t, a, "guest", "acme-api"), "project members stay")
@@ -276,7 +277,7 @@ func TestMemoryAccessAddProjectAgainRenamesAndMoves(t *testing.T) {
 	assert.Equal(t, sessionauth.RoleOwner, roleOf(t, a, "acme-owner", "acme-web"), "renaming keeps members")
 }
 
-func TestMemoryAccessIsSafeForConcurrentUse(t *testing.T) {
+func TestIsSafeForConcurrentUse(t *testing.T) {
 	a := newAcmeGlobex(t)
 	var wg sync.WaitGroup
 	for i := range 4 {
@@ -309,10 +310,10 @@ func TestMemoryAccessIsSafeForConcurrentUse(t *testing.T) {
 	}
 }
 
-// MemoryAccess holds organizations, projects and memberships; Projects lists
+// An Access holds organizations, projects and memberships; Projects lists
 // what a user can reach, ready to encode for a "GET /projects" endpoint.
-func ExampleMemoryAccess() {
-	access := sessionauth.NewMemoryAccess()
+func Example() {
+	access := memaccess.New()
 	_ = access.AddOrganization("acme", "Acme")
 	_ = access.AddProject("api", "Public API", "acme")
 	_ = access.AddProject("web", "Website", "acme")
@@ -323,4 +324,22 @@ func ExampleMemoryAccess() {
 	fmt.Println(string(data))
 	// Output:
 	// {"projects":[{"id":"api","name":"Public API","organizationId":"acme","role":"developer"},{"id":"web","name":"Website","organizationId":"acme","role":"admin"}]}
+}
+
+func TestZeroAccessIsUsable(t *testing.T) {
+	var a memaccess.Access
+	r, err := a.Role(context.Background(), "u", "p")
+	require.NoError(t, err)
+	assert.Equal(t, sessionauth.NoRole, r)
+	assert.Empty(t, a.Projects("u"))
+	_, ok := a.Project("p")
+	assert.False(t, ok)
+	assert.NotPanics(t, func() { a.RemoveUser("u"); a.RemoveProject("p"); a.RemoveOrganization("o") })
+	require.NoError(t, a.AddOrganization("o", "Org"))
+	require.NoError(t, a.AddProject("p", "P", "o"))
+	require.NoError(t, a.SetProjectRole("p", "u", sessionauth.RoleAdmin))
+	r, err = a.Role(context.Background(), "u", "p")
+	require.NoError(t, err)
+	assert.Equal(t, sessionauth.RoleAdmin, r)
+	assert.True(t, strings.HasPrefix(a.Projects("u")[0].ID, "p"))
 }
