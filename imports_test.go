@@ -18,7 +18,7 @@ import (
 // third-party code; no package of this module imports a store module.
 var importRules = map[string][]string{
 	"":                        {"internal/rfc6750", "internal/unixnano"},
-	"store/memstore":          {"", "internal/unixnano", "internal/sweeper"},
+	"store/memstore":          {"", "internal/unixnano", "internal/sweeper", "internal/scsforward"},
 	"store/storetest":         {"", "internal/", "sessionauthtest", "github.com/alexedwards/scs/", "github.com/stretchr/testify/", "go.uber.org/goleak"},
 	"bearer":                  {"internal/rfc6750"},
 	"password":                {"golang.org/x/crypto/"},
@@ -31,6 +31,7 @@ var importRules = map[string][]string{
 	"internal/testenv":        {},
 	"internal/tcpproxy":       {},
 	"internal/sweeper":        {},
+	"internal/scsforward":     {},
 	"access/memaccess":        {""},
 }
 

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/scsforward"
 	"github.com/sessionauth/sessionauth/internal/sweeper"
 	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
@@ -58,7 +59,14 @@ const DefaultSweepInterval = time.Minute
 //
 // Authenticating a request (LoadSession, and Get of a Manager's key) takes
 // no lock, so it scales with the cores; writes take turns.
+//
+// Find, Commit, Delete and All (scs.Store, scs.IterableStore) are FindCtx,
+// CommitCtx, DeleteCtx and AllCtx without a deadline. Every method of a zero
+// Store fails with ErrNotBuilt. A nil *Store is not a store: sessionauth.New
+// refuses it, and its scs methods without a context panic.
 type Store struct {
+	scsMethods
+
 	now func() time.Time
 
 	// hashed holds the records whose key is a lowercase hex SHA-256, keyed
@@ -90,6 +98,10 @@ type entry struct {
 	sess atomic.Pointer[sessionauth.Session]
 }
 
+// scsMethods gives Store scs's methods without a context; the alias keeps the
+// embedded field unexported.
+type scsMethods = scsforward.Methods[*Store]
+
 // undecodable is the cached decoded form of data that is not a session
 // record, such as an scs application's.
 var undecodable = new(sessionauth.Session)
@@ -104,7 +116,8 @@ var (
 )
 
 // ErrNotBuilt is the error of every method of a Store that New did not
-// build (a zero value or a nil pointer), which fails instead of panicking.
+// build (a zero value, or a nil pointer except for the scs methods without a
+// context), which fails instead of panicking.
 var ErrNotBuilt = errors.New("memstore: Store not built by New")
 
 // built reports whether s was built by a constructor: the zero Store and a
@@ -135,6 +148,7 @@ func New(cfg Config) *Store {
 		other:      make(map[string]*entry),
 		otherUsers: make(map[string]map[string]struct{}),
 	}
+	s.scsMethods = scsMethods{S: s}
 	s.hashed.Store(newTable(minTableSize, rand.Uint64()))
 	if s.now == nil {
 		s.now = time.Now
@@ -282,6 +296,9 @@ func live(e *entry, now int64) bool { return e != nil && now < e.expiry }
 // does not allocate. A record under that key that is not a session record is
 // an error wrapping sessionauth.ErrCorruptRecord.
 func (s *Store) LoadSession(_ context.Context, hash [32]byte, _ time.Time) (*sessionauth.Session, error) {
+	if s == nil {
+		return nil, ErrNotBuilt
+	}
 	t := s.hashed.Load()
 	if t == nil {
 		return nil, ErrNotBuilt
@@ -466,21 +483,19 @@ func (s *Store) DeleteUser(_ context.Context, userID, except string) (int, error
 	return n, nil
 }
 
-// Find implements scs.Store: the data of a live record.
-func (s *Store) Find(key string) ([]byte, bool, error) {
-	data, exp, found, err := s.Get(context.Background(), key)
+// FindCtx implements scs.CtxStore: the data of a live record. Unlike Get,
+// it reports an expired record as missing, as scs expects.
+func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
+	data, exp, found, err := s.Get(ctx, key)
 	if !found || !s.now().Before(exp) {
 		return nil, false, err
 	}
 	return data, true, nil
 }
 
-// FindCtx implements scs.CtxStore.
-func (s *Store) FindCtx(_ context.Context, key string) ([]byte, bool, error) { return s.Find(key) }
-
-// Commit implements scs.Store: it sets the data and expiry of key exactly,
-// as scs expects, and the record belongs to no user.
-func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
+// CommitCtx implements scs.CtxStore: it sets the data and expiry of key
+// exactly, as scs expects, and the record belongs to no user.
+func (s *Store) CommitCtx(_ context.Context, key string, data []byte, expiry time.Time) error {
 	if !s.built() {
 		return ErrNotBuilt
 	}
@@ -490,13 +505,9 @@ func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
 	return nil
 }
 
-// CommitCtx implements scs.CtxStore.
-func (s *Store) CommitCtx(_ context.Context, key string, data []byte, expiry time.Time) error {
-	return s.Commit(key, data, expiry)
-}
-
-// Delete implements scs.Store. Deleting a missing key is not an error.
-func (s *Store) Delete(key string) error {
+// DeleteCtx implements scs.CtxStore. Deleting a missing key is not an
+// error.
+func (s *Store) DeleteCtx(_ context.Context, key string) error {
 	if !s.built() {
 		return ErrNotBuilt
 	}
@@ -517,11 +528,8 @@ func (s *Store) deleteLocked(key string) {
 	}
 }
 
-// DeleteCtx implements scs.CtxStore.
-func (s *Store) DeleteCtx(_ context.Context, key string) error { return s.Delete(key) }
-
-// All implements scs.IterableStore: every live record by key.
-func (s *Store) All() (map[string][]byte, error) {
+// AllCtx implements scs.IterableCtxStore: every live record by key.
+func (s *Store) AllCtx(context.Context) (map[string][]byte, error) {
 	if !s.built() {
 		return nil, ErrNotBuilt
 	}
@@ -542,6 +550,3 @@ func (s *Store) All() (map[string][]byte, error) {
 	}
 	return out, nil
 }
-
-// AllCtx implements scs.IterableCtxStore.
-func (s *Store) AllCtx(context.Context) (map[string][]byte, error) { return s.All() }

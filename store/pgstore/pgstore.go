@@ -68,6 +68,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/scsforward"
 	"github.com/sessionauth/sessionauth/internal/sweeper"
 	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
@@ -105,8 +106,16 @@ const DefaultSweepInterval = 5 * time.Minute
 const sweepBatch = 1000
 
 // Store is a session store on PostgreSQL. It is safe for concurrent use.
-// Call Close to stop its sweep.
+// Call Close to stop its sweep. Every method of a zero Store fails with
+// ErrNotBuilt.
+//
+// Find, Commit, Delete and All (scs.Store, scs.IterableStore) are FindCtx,
+// CommitCtx, DeleteCtx and AllCtx without a deadline. A nil *Store is not a
+// store: sessionauth.New refuses it, and its scs methods without a context
+// panic.
 type Store struct {
+	scsMethods
+
 	pool  *pgxpool.Pool
 	owned bool // opened by Open: Close closes the pool
 	now   func() time.Time
@@ -149,6 +158,10 @@ SELECT count(*) FROM d WHERE expiry > $3`),
 	}
 }
 
+// scsMethods gives Store scs's methods without a context; the alias keeps the
+// embedded field unexported.
+type scsMethods = scsforward.Methods[*Store]
+
 var (
 	_ sessionauth.SessionStore     = (*Store)(nil)
 	_ sessionauth.IterableStore    = (*Store)(nil)
@@ -157,8 +170,8 @@ var (
 )
 
 // ErrNotBuilt is the error of every method of a Store that Open or New did
-// not build (a zero value or a nil pointer), which fails instead of
-// panicking.
+// not build (a zero value, or a nil pointer except for the scs methods
+// without a context), which fails instead of panicking.
 var ErrNotBuilt = errors.New("pgstore: Store not built by Open or New")
 
 // uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
@@ -201,6 +214,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: creating table %s: %w", table, err)
 	}
 	s := &Store{pool: pool, now: cfg.Now, log: cfg.Logger, q: newQueries(table)}
+	s.scsMethods = scsMethods{S: s}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -402,11 +416,6 @@ func (s *Store) DeleteUser(ctx context.Context, userID, except string) (int, err
 	return n, nil
 }
 
-// Find implements scs.Store.
-func (s *Store) Find(key string) ([]byte, bool, error) {
-	return s.FindCtx(context.Background(), key)
-}
-
 // FindCtx implements scs.CtxStore: unlike Get, it reports an expired row as
 // not found.
 func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
@@ -424,13 +433,8 @@ func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
 	return data, true, nil
 }
 
-// Commit implements scs.Store: it sets the data and expiry of key exactly, as
-// scs expects, and the session belongs to no user.
-func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
-	return s.CommitCtx(context.Background(), key, data, expiry)
-}
-
-// CommitCtx implements scs.CtxStore.
+// CommitCtx implements scs.CtxStore: it sets the data and expiry of key
+// exactly, as scs expects, and the session belongs to no user.
 func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.Check(); err != nil {
 		return err
@@ -439,12 +443,8 @@ func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry t
 	return wrap("commit", err)
 }
 
-// Delete implements scs.Store. Deleting a missing key is not an error.
-func (s *Store) Delete(key string) error {
-	return s.DeleteCtx(context.Background(), key)
-}
-
-// DeleteCtx implements scs.CtxStore.
+// DeleteCtx implements scs.CtxStore. Deleting a missing key is not an
+// error.
 func (s *Store) DeleteCtx(ctx context.Context, key string) error {
 	if err := s.Check(); err != nil {
 		return err
@@ -453,12 +453,7 @@ func (s *Store) DeleteCtx(ctx context.Context, key string) error {
 	return wrap("delete", err)
 }
 
-// All implements scs.IterableStore: every live session by key.
-func (s *Store) All() (map[string][]byte, error) {
-	return s.AllCtx(context.Background())
-}
-
-// AllCtx implements scs.IterableCtxStore.
+// AllCtx implements scs.IterableCtxStore: every live session by key.
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	if err := s.Check(); err != nil {
 		return nil, err

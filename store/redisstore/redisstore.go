@@ -85,6 +85,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/scsforward"
 	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
 
@@ -111,7 +112,14 @@ const DefaultPrefix = "sessionauth"
 
 // Store is a session store on Redis. It is safe for concurrent use and
 // holds no goroutine of its own.
+//
+// Find, Commit, Delete and All (scs.Store, scs.IterableStore) are FindCtx,
+// CommitCtx, DeleteCtx and AllCtx without a deadline. A nil *Store is not a
+// store: sessionauth.New refuses it, and its scs methods without a context
+// panic.
 type Store struct {
+	scsMethods
+
 	client  redis.UniversalClient
 	owned   bool // opened by Open: Close closes the client
 	now     func() time.Time
@@ -121,6 +129,10 @@ type Store struct {
 	pattern string // SCAN pattern matching every session key
 }
 
+// scsMethods gives Store scs's methods without a context; the alias keeps the
+// embedded field unexported.
+type scsMethods = scsforward.Methods[*Store]
+
 var (
 	_ sessionauth.SessionStore     = (*Store)(nil)
 	_ sessionauth.IterableStore    = (*Store)(nil)
@@ -129,8 +141,8 @@ var (
 )
 
 // ErrNotBuilt is the error of every method of a Store that Open or New did
-// not build (a zero value or a nil pointer), which fails instead of
-// panicking.
+// not build (a zero value, or a nil pointer except for the scs methods
+// without a context), which fails instead of panicking.
 var ErrNotBuilt = errors.New("redisstore: Store not built by Open or New")
 
 // New returns a Store that keeps its sessions through client, which may be
@@ -162,6 +174,7 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 		user:    "{" + prefix + "}:u:",
 		pattern: "{" + globEscape(prefix) + "}:s:*",
 	}
+	s.scsMethods = scsMethods{S: s}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -385,11 +398,6 @@ func (s *Store) DeleteUser(ctx context.Context, userID, except string) (int, err
 	return n, wrap("delete user", err)
 }
 
-// Find implements scs.Store.
-func (s *Store) Find(key string) ([]byte, bool, error) {
-	return s.FindCtx(context.Background(), key)
-}
-
 // FindCtx implements scs.CtxStore: unlike Get, it reports an expired
 // session as not found.
 func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
@@ -400,23 +408,14 @@ func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
 	return data, true, nil
 }
 
-// Commit implements scs.Store: it sets the data and expiry of key exactly, as
-// scs expects, and the session belongs to no user.
-func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
-	return s.CommitCtx(context.Background(), key, data, expiry)
-}
-
-// CommitCtx implements scs.CtxStore.
+// CommitCtx implements scs.CtxStore: it sets the data and expiry of key
+// exactly, as scs expects, and the session belongs to no user.
 func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	return s.write(ctx, "commit", key, "", data, expiry, false)
 }
 
-// Delete implements scs.Store. Deleting a missing key is not an error.
-func (s *Store) Delete(key string) error {
-	return s.DeleteCtx(context.Background(), key)
-}
-
-// DeleteCtx implements scs.CtxStore.
+// DeleteCtx implements scs.CtxStore. Deleting a missing key is not an
+// error.
 func (s *Store) DeleteCtx(ctx context.Context, key string) error {
 	if err := s.Check(); err != nil {
 		return err
@@ -425,18 +424,14 @@ func (s *Store) DeleteCtx(ctx context.Context, key string) error {
 	return wrap("delete", err)
 }
 
-// All implements scs.IterableStore: every live session by key. It walks the
-// keyspace with SCAN, so its cost grows with the size of the Redis database.
-// A value under the prefix that the store did not write is skipped, and
-// Config.Logger is warned once per call that there were such values.
-func (s *Store) All() (map[string][]byte, error) {
-	return s.AllCtx(context.Background())
-}
-
 // scanBatch is the COUNT hint of SCAN and the size of each MGET.
 const scanBatch = 256
 
-// AllCtx implements scs.IterableCtxStore.
+// AllCtx implements scs.IterableCtxStore: every live session by key. It
+// walks the keyspace with SCAN, so its cost grows with the size of the Redis
+// database. A value under the prefix that the store did not write is
+// skipped, and Config.Logger is warned once per call that there were such
+// values.
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	if err := s.Check(); err != nil {
 		return nil, err

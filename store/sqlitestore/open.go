@@ -235,6 +235,7 @@ func newStore(ctx context.Context, read *sql.DB, conn *sql.Conn, cfg Config) (*S
 
 		busyTimeout: cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout),
 	}
+	s.scsMethods = scsMethods{S: s}
 	if cfg.Now == nil {
 		s.now = time.Now
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionauth/sessionauth"
+	"github.com/sessionauth/sessionauth/internal/scsforward"
 	"github.com/sessionauth/sessionauth/internal/sweeper"
 	"github.com/sessionauth/sessionauth/internal/unixnano"
 )
@@ -71,7 +72,14 @@ const (
 // Store is a session store on a SQLite database. It is safe for concurrent
 // use. Call Close to stop its sweep and close what it opened. A Store must be
 // built by Open or New: every method of a zero Store fails with ErrNotBuilt.
+//
+// Find, Commit, Delete and All (scs.Store, scs.IterableStore) are FindCtx,
+// CommitCtx, DeleteCtx and AllCtx without a deadline. A nil *Store is not a
+// store: sessionauth.New refuses it, and its scs methods without a context
+// panic.
 type Store struct {
+	scsMethods
+
 	read  *sql.DB // the caller's pool with New
 	write *sql.DB // nil with New
 	owned bool    // Open opened read and write: Close closes them
@@ -113,6 +121,10 @@ type Store struct {
 	closeErr  error
 }
 
+// scsMethods gives Store scs's methods without a context; the alias keeps the
+// embedded field unexported.
+type scsMethods = scsforward.Methods[*Store]
+
 var (
 	_ sessionauth.SessionStore     = (*Store)(nil)
 	_ sessionauth.SessionLoader    = (*Store)(nil)
@@ -122,8 +134,8 @@ var (
 )
 
 // ErrNotBuilt is the error of every method of a Store that Open or New did
-// not build (a zero value or a nil pointer), which fails instead of
-// panicking.
+// not build (a zero value, or a nil pointer except for the scs methods
+// without a context), which fails instead of panicking.
 var ErrNotBuilt = errors.New("sqlitestore: Store not built by Open or New")
 
 // Check implements sessionauth.CheckedStore: it fails with ErrNotBuilt for a
@@ -394,11 +406,6 @@ func (s *Store) DeleteUser(ctx context.Context, userID, except string) (int, err
 	return n, nil
 }
 
-// Find implements scs.Store.
-func (s *Store) Find(key string) ([]byte, bool, error) {
-	return s.FindCtx(context.Background(), key)
-}
-
 // FindCtx implements scs.CtxStore: unlike Get, it reports an expired record
 // as missing, as scs expects.
 func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
@@ -409,13 +416,8 @@ func (s *Store) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
 	return data, true, nil
 }
 
-// Commit implements scs.Store: it sets the data and expiry of key exactly,
-// as scs expects, and the record belongs to no user.
-func (s *Store) Commit(key string, data []byte, expiry time.Time) error {
-	return s.CommitCtx(context.Background(), key, data, expiry)
-}
-
-// CommitCtx implements scs.CtxStore.
+// CommitCtx implements scs.CtxStore: it sets the data and expiry of key
+// exactly, as scs expects, and the record belongs to no user.
 func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.Check(); err != nil {
 		return err
@@ -426,12 +428,8 @@ func (s *Store) CommitCtx(ctx context.Context, key string, data []byte, expiry t
 	return nil
 }
 
-// Delete implements scs.Store. Deleting a missing key is not an error.
-func (s *Store) Delete(key string) error {
-	return s.DeleteCtx(context.Background(), key)
-}
-
-// DeleteCtx implements scs.CtxStore.
+// DeleteCtx implements scs.CtxStore. Deleting a missing key is not an
+// error.
 func (s *Store) DeleteCtx(ctx context.Context, key string) error {
 	if err := s.Check(); err != nil {
 		return err
@@ -442,12 +440,7 @@ func (s *Store) DeleteCtx(ctx context.Context, key string) error {
 	return nil
 }
 
-// All implements scs.IterableStore: every live record by key.
-func (s *Store) All() (map[string][]byte, error) {
-	return s.AllCtx(context.Background())
-}
-
-// AllCtx implements scs.IterableCtxStore.
+// AllCtx implements scs.IterableCtxStore: every live record by key.
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	if err := s.Check(); err != nil {
 		return nil, err

@@ -12,11 +12,16 @@ import (
 )
 
 // TestZeroStoreFailsEveryCall calls every exported method on a Store that no
-// constructor made, and on a nil *Store: each fails (a count is zero), none
-// panics, and a Manager refuses such a store.
+// constructor made, and every method the Store defines itself on a nil
+// *Store: each fails (a count is zero), none panics, and a Manager refuses
+// such a store.
 func TestZeroStoreFailsEveryCall(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	key := sessionauth.KeyForToken("token")
+	// The scs methods without a context are promoted from a field of the
+	// Store, which a nil *Store does not have: only the methods the Store
+	// defines itself are nil-safe (and sessionauth.New refuses a nil store).
+	forwarded := map[string]bool{"Find": true, "Commit": true, "Delete": true, "All": true}
 	for name, s := range map[string]*sqlitestore.Store{"zero value": {}, "nil pointer": nil} {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
@@ -50,6 +55,9 @@ func TestZeroStoreFailsEveryCall(t *testing.T) {
 				"Close":      s.Close,
 			}
 			for method, call := range calls {
+				if s == nil && forwarded[method] {
+					continue
+				}
 				var err error
 				if assert.NotPanics(t, func() { err = call() }, method) {
 					assert.Error(t, err, method)
