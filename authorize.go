@@ -114,7 +114,7 @@ func (m *Manager) denied(ctx context.Context, r *http.Request, s *Session, proje
 	if !ValidProjectID(projectID) {
 		projectID = ""
 	}
-	m.accessDenied(ctx, r, s, projectID, required.String())
+	m.reportOn(ctx, r, s, Event{Kind: EventAccessDenied, ProjectID: projectID, Role: required.String()})
 }
 
 func (m *Manager) authorize(ctx context.Context, s *Session, projectID string, required Role) (Role, error) {

@@ -320,7 +320,7 @@ func (m *Manager) authenticateWellFormed(ctx context.Context, token string) (*Se
 // stands either way.
 func (m *Manager) dropExpired(ctx context.Context, s *Session) {
 	if err := m.delete(ctx, s.ref.key); err != nil {
-		m.storeFailed(ctx, nil, opDeleteExpired, s, err)
+		m.reportOn(ctx, nil, s, Event{Kind: EventStoreFailure, Op: opDeleteExpired, Err: err})
 	}
 }
 

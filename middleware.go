@@ -102,7 +102,7 @@ func (m *Manager) Error(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", challengeFor(err, m.challenge, m.challengeErr))
 	case http.StatusServiceUnavailable:
 		s, _ := FromContext(ctx)
-		m.storeFailed(ctx, r, "", s, err)
+		m.reportOn(ctx, r, s, Event{Kind: EventStoreFailure, Err: err})
 	case http.StatusInternalServerError:
 		attrs := []slog.Attr{slog.Any("error", err)}
 		if r != nil {

@@ -35,7 +35,7 @@ func (m *Manager) maybeTouch(ctx context.Context, hash [32]byte, s *Session, now
 	err := m.callError(ctx, sctx, m.full.Touch(sctx, s.ref.key, target))
 	cancel()
 	if err != nil {
-		m.storeFailed(ctx, nil, opTouch, s, err)
+		m.reportOn(ctx, nil, s, Event{Kind: EventStoreFailure, Op: opTouch, Err: err})
 		return s
 	}
 	t := *s
