@@ -141,7 +141,8 @@ func New(cfg Config) (*Manager, error) {
 		store:        cfg.Store,
 		idle:         cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout),
 		lifetime:     cmp.Or(cfg.Lifetime, DefaultLifetime),
-		log:          cfg.Logger,
+		log:          cmp.Or(cfg.Logger, slog.Default()),
+		onEvent:      cfg.OnEvent,
 		now:          cfg.Now,
 		errorHandler: cfg.ErrorHandler,
 		access:       cfg.Access,
@@ -160,15 +161,8 @@ func New(cfg Config) (*Manager, error) {
 	case m.idle > MaxDuration || m.lifetime > MaxDuration:
 		return nil, fmt.Errorf("sessionauth: IdleTimeout and Lifetime must be at most %v", MaxDuration)
 	}
-	switch _, nonBlocking := cfg.Store.(NonBlockingStore); {
-	case nonBlocking || cfg.StoreTimeout < 0:
-	case cfg.StoreTimeout == 0:
-		m.timeout = DefaultStoreTimeout
-	default:
-		m.timeout = cfg.StoreTimeout
-	}
-	if m.log == nil {
-		m.log = slog.Default()
+	if _, nonBlocking := cfg.Store.(NonBlockingStore); !nonBlocking && cfg.StoreTimeout >= 0 {
+		m.timeout = cmp.Or(cfg.StoreTimeout, DefaultStoreTimeout)
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -177,7 +171,6 @@ func New(cfg Config) (*Manager, error) {
 		m.errorHandler = WriteError
 	}
 	m.challenge, m.challengeErr = challenges(cfg.Realm)
-	m.onEvent = cfg.OnEvent
 	m.ctx, _ = cfg.Store.(CtxStore)
 	m.full, _ = cfg.Store.(SessionStore)
 	m.loader, _ = cfg.Store.(SessionLoader)
@@ -238,11 +231,8 @@ func (m *Manager) Create(ctx context.Context, userID string, md Metadata) (strin
 		CreatedAt:     now,
 		LastUsedAt:    now,
 		ExpiresAt:     now.Add(m.lifetime),
-		IdleExpiresAt: now.Add(m.idle),
+		IdleExpiresAt: now.Add(min(m.idle, m.lifetime)),
 		Metadata:      md,
-	}
-	if s.IdleExpiresAt.After(s.ExpiresAt) {
-		s.IdleExpiresAt = s.ExpiresAt
 	}
 	data, err := encodeRecord(s, rawID, m.idle)
 	if err != nil {
@@ -295,10 +285,7 @@ func (m *Manager) authenticateWellFormed(ctx context.Context, token string) (*Se
 		s, err = m.loader.LoadSession(sctx, hash, now)
 		err = m.callError(ctx, sctx, err)
 		cancel()
-		if errors.Is(err, ErrCorruptRecord) {
-			m.logCorrupt(ctx, err) // as get does
-			s, err = nil, nil
-		}
+		s, err = m.absentIfCorrupt(ctx, s, err)
 	} else {
 		s, err = m.get(ctx, storeKey(hash))
 	}

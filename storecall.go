@@ -12,19 +12,22 @@ import (
 // corrupt record counts as none and is logged.
 func (m *Manager) get(ctx context.Context, key string) (*Session, error) {
 	data, expiry, found, err := m.getRaw(ctx, key)
+	var s *Session
+	if err == nil && found {
+		s, err = DecodeSession(key, data, expiry)
+	}
+	return m.absentIfCorrupt(ctx, s, err)
+}
+
+// absentIfCorrupt logs an error that is a corrupt record and reports no
+// session instead: a record nobody can read authenticates nobody, and is no
+// store outage either.
+func (m *Manager) absentIfCorrupt(ctx context.Context, s *Session, err error) (*Session, error) {
 	if errors.Is(err, ErrCorruptRecord) {
 		m.logCorrupt(ctx, err)
 		return nil, nil
 	}
-	if err != nil || !found {
-		return nil, err
-	}
-	s, err := DecodeSession(key, data, expiry)
-	if err != nil {
-		m.logCorrupt(ctx, err)
-		return nil, nil
-	}
-	return s, nil
+	return s, err
 }
 
 func (m *Manager) logCorrupt(ctx context.Context, err error) {
