@@ -215,10 +215,7 @@ func (m *Manager) RequireRole(required Role, project ProjectFunc) func(http.Hand
 			s, ok := FromContext(ctx)
 			if !ok {
 				var err error
-				if s, err = m.authenticateRequest(r); err != nil {
-					if errors.Is(err, ErrNoToken) {
-						m.authFailed(ctx, r, "", nil, err)
-					}
+				if s, err = m.authenticateRequest(r, true); err != nil {
 					m.Error(w, r, err)
 					return
 				}
