@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -63,16 +64,12 @@ const MaxProjectIDLength = 256
 // refuses any other ID (403) without asking the AccessResolver, so a
 // resolver that stores projects should refuse to create one.
 func ValidProjectID(id string) bool {
-	if id == "" || len(id) > MaxProjectIDLength || !utf8.ValidString(id) {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x20 || id[i] == 0x7f {
-			return false
-		}
-	}
-	return true
+	return id != "" && len(id) <= MaxProjectIDLength && utf8.ValidString(id) && !strings.ContainsFunc(id, isCTL)
 }
+
+// isCTL reports whether r is an ASCII control character. In valid UTF-8 no
+// byte of a longer character is one, so it also serves byte by byte.
+func isCTL(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // Authorize answers "may the session in ctx act on projectID with at least
 // the required role?" for handlers that learn the project from the request
@@ -167,10 +164,7 @@ func ProjectFromPath(name string) ProjectFunc {
 func ProjectFromQuery(name string) ProjectFunc {
 	return func(r *http.Request) string {
 		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			return ""
-		}
-		if v := q[name]; len(v) == 1 {
+		if v := q[name]; err == nil && len(v) == 1 {
 			return v[0]
 		}
 		return ""

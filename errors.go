@@ -126,7 +126,7 @@ func quoteEscape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c < 0x20 || c == 0x7f {
+		if isCTL(rune(c)) {
 			continue // no control bytes in a header
 		}
 		if c == '"' || c == '\\' {

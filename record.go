@@ -194,15 +194,11 @@ func (d *decoder) time() time.Time {
 
 func (d *decoder) string(max int) string {
 	n := d.uvarint()
-	if n > uint64(max) || n > uint64(len(d.b)) {
+	if n > uint64(max) || n > uint64(len(d.b)) || !utf8.Valid(d.b[:n]) {
 		d.fail()
 		return ""
 	}
 	s := string(d.b[:n])
 	d.b = d.b[n:]
-	if !utf8.ValidString(s) {
-		d.fail()
-		return ""
-	}
 	return s
 }

@@ -40,10 +40,8 @@ func (m *Manager) getRaw(ctx context.Context, key string) (data []byte, expiry t
 	switch {
 	case m.full != nil:
 		data, expiry, found, err = m.full.Get(sctx, key)
-	case m.ctx != nil:
-		data, found, err = m.ctx.FindCtx(sctx, key)
 	default:
-		data, found, err = m.store.Find(key)
+		data, found, err = m.ctx.FindCtx(sctx, key)
 	}
 	return data, expiry, found, m.callError(ctx, sctx, err)
 }
@@ -55,10 +53,8 @@ func (m *Manager) put(ctx context.Context, key, userID string, data []byte, expi
 	switch {
 	case m.full != nil:
 		err = m.full.Put(sctx, key, userID, data, expiry)
-	case m.ctx != nil:
-		err = m.ctx.CommitCtx(sctx, key, data, expiry)
 	default:
-		err = m.store.Commit(key, data, expiry)
+		err = m.ctx.CommitCtx(sctx, key, data, expiry)
 	}
 	return m.callError(ctx, sctx, err)
 }
@@ -66,13 +62,19 @@ func (m *Manager) put(ctx context.Context, key, userID string, data []byte, expi
 func (m *Manager) delete(ctx context.Context, key string) error {
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	var err error
-	if m.ctx != nil {
-		err = m.ctx.DeleteCtx(sctx, key)
-	} else {
-		err = m.store.Delete(key)
-	}
-	return m.callError(ctx, sctx, err)
+	return m.callError(ctx, sctx, m.ctx.DeleteCtx(sctx, key))
+}
+
+// plainStore gives a Store without context support the methods of a
+// CtxStore, which ignore the context: such a store cannot be interrupted.
+type plainStore struct{ Store }
+
+func (p plainStore) DeleteCtx(_ context.Context, key string) error { return p.Delete(key) }
+
+func (p plainStore) FindCtx(_ context.Context, key string) ([]byte, bool, error) { return p.Find(key) }
+
+func (p plainStore) CommitCtx(_ context.Context, key string, b []byte, expiry time.Time) error {
+	return p.Commit(key, b, expiry)
 }
 
 // storeContext returns the context of one store call: ctx bounded by the
@@ -96,9 +98,7 @@ func noCancel() {}
 // caller's context error.
 func (m *Manager) callError(ctx, sctx context.Context, err error) error {
 	switch {
-	case err == nil || errors.Is(err, ErrUnavailable):
-		return err
-	case errors.Is(err, ErrCorruptRecord):
+	case err == nil, errors.Is(err, ErrUnavailable), errors.Is(err, ErrCorruptRecord):
 		return err
 	case sctx != ctx && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("%w: no answer within %v (%w): %w", ErrUnavailable, m.timeout, context.DeadlineExceeded, err)
