@@ -175,8 +175,7 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 		e.Time = m.now()
 	}
 	if level := e.Level(); m.log.Enabled(ctx, level) {
-		attrs := make([]slog.Attr, 0, 10)
-		attrs = append(attrs, slog.String("event", string(e.Kind)))
+		attrs := append(make([]slog.Attr, 0, 10), slog.String("event", string(e.Kind)))
 		for _, a := range [...]struct{ k, v string }{
 			{"session", e.SessionID}, {"user", e.UserID}, {"reason", string(e.Reason)},
 			{"project", e.ProjectID}, {"role", e.Role}, {"op", e.Op},

@@ -97,24 +97,25 @@ func (m *Manager) Authorize(ctx context.Context, projectID string, required Role
 	if !ok {
 		return NoRole, ErrNoToken
 	}
-	role, err := m.authorize(ctx, s, projectID, required)
+	return m.authorize(ctx, nil, s, projectID, required)
+}
+
+// authorize is Authorize and RequireRole for session s, which report every
+// 403 as an audit event. A project ID that is not plausible is left out of
+// it: it came from the client and could be anything, of any length.
+func (m *Manager) authorize(ctx context.Context, r *http.Request, s *Session, projectID string, required Role) (Role, error) {
+	role, err := m.roleAtLeast(ctx, s, projectID, required)
 	if errors.Is(err, ErrForbidden) {
-		m.denied(ctx, nil, s, projectID, required)
+		if !ValidProjectID(projectID) {
+			projectID = ""
+		}
+		m.reportOn(ctx, r, s, Event{Kind: EventAccessDenied, ProjectID: projectID, Role: required.String()})
 	}
 	return role, err
 }
 
-// denied reports a 403 of Authorize or RequireRole as an audit event. A
-// project ID that is not plausible is left out: it came from the client and
-// could be anything, of any length.
-func (m *Manager) denied(ctx context.Context, r *http.Request, s *Session, projectID string, required Role) {
-	if !ValidProjectID(projectID) {
-		projectID = ""
-	}
-	m.reportOn(ctx, r, s, Event{Kind: EventAccessDenied, ProjectID: projectID, Role: required.String()})
-}
-
-func (m *Manager) authorize(ctx context.Context, s *Session, projectID string, required Role) (Role, error) {
+// roleAtLeast returns the role of s on projectID if it is at least required.
+func (m *Manager) roleAtLeast(ctx context.Context, s *Session, projectID string, required Role) (Role, error) {
 	if !required.Valid() {
 		return NoRole, fmt.Errorf("sessionauth: required role %v is not a role", required)
 	}
@@ -215,11 +216,8 @@ func (m *Manager) RequireRole(required Role, project ProjectFunc) func(http.Hand
 				}
 			}
 			projectID := project(r)
-			role, err := m.authorize(ctx, s, projectID, required)
+			role, err := m.authorize(ctx, r, s, projectID, required)
 			if err != nil {
-				if errors.Is(err, ErrForbidden) {
-					m.denied(ctx, r, s, projectID, required)
-				}
 				m.Error(w, r, err)
 				return
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"time"
@@ -181,7 +182,6 @@ func New(cfg Config) (*Manager, error) {
 	case IterableStore:
 		m.iter = func(context.Context) (map[string][]byte, error) { return it.All() }
 	}
-	m.touches.init()
 	m.initDev(cfg.DevPrincipal)
 	return m, nil
 }
@@ -280,17 +280,7 @@ func (m *Manager) authenticate(ctx context.Context, token string) (*Session, err
 func (m *Manager) authenticateWellFormed(ctx context.Context, token string) (*Session, error) {
 	hash := hashToken(token)
 	now := m.now()
-	var s *Session
-	var err error
-	if m.loader != nil {
-		sctx, cancel := m.storeContext(ctx)
-		s, err = m.loader.LoadSession(sctx, hash, now)
-		err = m.callError(ctx, sctx, err)
-		cancel()
-		s, err = m.absentIfCorrupt(ctx, s, err)
-	} else {
-		s, err = m.get(ctx, storeKey(hash))
-	}
+	s, err := m.load(ctx, hash, now)
 	switch {
 	case err != nil:
 		return nil, err
@@ -375,18 +365,16 @@ func (m *Manager) SetValues(ctx context.Context, s *Session, values map[string]s
 	if cur == nil || !cur.validAt(m.now()) {
 		return nil, ErrUnknownSession
 	}
-	merged := cloneValues(cur.Values)
+	merged := make(map[string]string, len(cur.Values)+len(values))
+	maps.Copy(merged, cur.Values)
 	for k, v := range values {
 		if v == "" {
 			delete(merged, k)
-			continue
+		} else {
+			merged[k] = v
 		}
-		if merged == nil {
-			merged = make(map[string]string, len(values))
-		}
-		merged[k] = v
 	}
-	cur.Values = merged
+	cur.Values = cloneValues(merged) // nil when empty, as decoded
 	rawID, err := base64.RawURLEncoding.DecodeString(cur.ID)
 	if err != nil || len(rawID) != sessionIDLen {
 		return nil, fmt.Errorf("%w: session ID", ErrCorruptRecord)

@@ -19,6 +19,19 @@ func (m *Manager) get(ctx context.Context, key string) (*Session, error) {
 	return m.absentIfCorrupt(ctx, s, err)
 }
 
+// load returns the session of the token whose SHA-256 is hash, nil if there
+// is none, from the SessionLoader if the store is one. now is the Manager's
+// clock reading, for the loader.
+func (m *Manager) load(ctx context.Context, hash [32]byte, now time.Time) (*Session, error) {
+	if m.loader == nil {
+		return m.get(ctx, storeKey(hash))
+	}
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	s, err := m.loader.LoadSession(sctx, hash, now)
+	return m.absentIfCorrupt(ctx, s, m.callError(ctx, sctx, err))
+}
+
 // absentIfCorrupt logs an error that is a corrupt record and reports no
 // session instead: a record nobody can read authenticates nobody, and is no
 // store outage either.
@@ -37,10 +50,9 @@ func (m *Manager) logCorrupt(ctx context.Context, err error) {
 func (m *Manager) getRaw(ctx context.Context, key string) (data []byte, expiry time.Time, found bool, err error) {
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	switch {
-	case m.full != nil:
+	if m.full != nil {
 		data, expiry, found, err = m.full.Get(sctx, key)
-	default:
+	} else {
 		data, found, err = m.ctx.FindCtx(sctx, key)
 	}
 	return data, expiry, found, m.callError(ctx, sctx, err)
@@ -49,14 +61,10 @@ func (m *Manager) getRaw(ctx context.Context, key string) (data []byte, expiry t
 func (m *Manager) put(ctx context.Context, key, userID string, data []byte, expiry time.Time) error {
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	var err error
-	switch {
-	case m.full != nil:
-		err = m.full.Put(sctx, key, userID, data, expiry)
-	default:
-		err = m.ctx.CommitCtx(sctx, key, data, expiry)
+	if m.full != nil {
+		return m.callError(ctx, sctx, m.full.Put(sctx, key, userID, data, expiry))
 	}
-	return m.callError(ctx, sctx, err)
+	return m.callError(ctx, sctx, m.ctx.CommitCtx(sctx, key, data, expiry))
 }
 
 func (m *Manager) delete(ctx context.Context, key string) error {
