@@ -1,6 +1,7 @@
 package sessionauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -139,50 +140,31 @@ const (
 	opDeleteExpired = "delete expired"
 )
 
-func (e *Event) message() string {
-	switch e.Kind {
-	case EventSessionCreated:
-		return "sessionauth: session created"
-	case EventSessionRotated:
-		return "sessionauth: session token rotated"
-	case EventSessionRevoked:
-		return "sessionauth: session revoked"
-	case EventUserSessionsRevoked:
-		return "sessionauth: sessions of user revoked"
-	case EventSessionExpired:
-		return "sessionauth: expired session refused"
-	case EventAuthFailed:
-		return "sessionauth: authentication failed"
-	case EventSignInFailed:
-		return "sessionauth: sign-in refused"
-	case EventSignInThrottled:
-		return "sessionauth: sign-in throttled"
-	case EventAccessDenied:
-		return "sessionauth: access denied"
-	case EventStoreFailure:
-		switch {
-		case e.Op == opTouch:
-			return "sessionauth: extending session failed; the request goes on"
-		case e.Op == opDeleteExpired:
-			return "sessionauth: deleting an expired session failed; it was refused"
-		case e.Method != "":
-			return "sessionauth: request failed"
-		}
-		return "sessionauth: session store failed"
-	}
-	return "sessionauth: " + string(e.Kind)
+// eventMessages are the log messages of the kinds of events.
+var eventMessages = map[EventKind]string{
+	EventSessionCreated:      "sessionauth: session created",
+	EventSessionRotated:      "sessionauth: session token rotated",
+	EventSessionRevoked:      "sessionauth: session revoked",
+	EventUserSessionsRevoked: "sessionauth: sessions of user revoked",
+	EventSessionExpired:      "sessionauth: expired session refused",
+	EventAuthFailed:          "sessionauth: authentication failed",
+	EventSignInFailed:        "sessionauth: sign-in refused",
+	EventSignInThrottled:     "sessionauth: sign-in throttled",
+	EventAccessDenied:        "sessionauth: access denied",
+	EventStoreFailure:        "sessionauth: session store failed",
 }
 
-// setRequest records the facts of r, if any, in e.
-func (e *Event) setRequest(r *http.Request) {
-	if r == nil {
-		return
+func (e *Event) message() string {
+	switch {
+	case e.Kind != EventStoreFailure:
+	case e.Op == opTouch:
+		return "sessionauth: extending session failed; the request goes on"
+	case e.Op == opDeleteExpired:
+		return "sessionauth: deleting an expired session failed; it was refused"
+	case e.Method != "":
+		return "sessionauth: request failed"
 	}
-	e.Method = r.Method
-	if r.URL != nil {
-		e.Path = r.URL.Path
-	}
-	e.RemoteAddr = r.RemoteAddr
+	return cmp.Or(eventMessages[e.Kind], "sessionauth: "+string(e.Kind))
 }
 
 // emit delivers e: to the Logger at e's level, then to OnEvent. It is only
@@ -193,8 +175,7 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 		e.Time = m.now()
 	}
 	if level := e.Level(); m.log.Enabled(ctx, level) {
-		attrs := make([]slog.Attr, 0, 10)
-		attrs = append(attrs, slog.String("event", string(e.Kind)))
+		attrs := append(make([]slog.Attr, 0, 10), slog.String("event", string(e.Kind)))
 		for _, a := range [...]struct{ k, v string }{
 			{"session", e.SessionID}, {"user", e.UserID}, {"reason", string(e.Reason)},
 			{"project", e.ProjectID}, {"role", e.Role}, {"op", e.Op},
@@ -223,12 +204,22 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 // proxies). It lets packages built on the Manager, such as authapi, add to
 // the same audit trail; never put a token or password in e.
 func (m *Manager) Report(ctx context.Context, r *http.Request, e Event) {
-	addr := e.RemoteAddr
-	e.setRequest(r)
-	if addr != "" {
-		e.RemoteAddr = addr
+	if r != nil {
+		e.Method = r.Method
+		if r.URL != nil {
+			e.Path = r.URL.Path
+		}
+		e.RemoteAddr = cmp.Or(e.RemoteAddr, r.RemoteAddr)
 	}
 	m.emit(ctx, e)
+}
+
+// reportOn is Report for an event about session s, if s is not nil.
+func (m *Manager) reportOn(ctx context.Context, r *http.Request, s *Session, e Event) {
+	if s != nil {
+		e.SessionID, e.UserID = s.ID, s.UserID
+	}
+	m.Report(ctx, r, e)
 }
 
 // authFailed reports the refusal of a request (r, nil outside middleware)
@@ -242,9 +233,6 @@ func (m *Manager) authFailed(ctx context.Context, r *http.Request, token string,
 		e.Reason = ReasonMalformed
 	case errors.Is(err, ErrSessionExpired):
 		e.Kind, e.Reason = EventSessionExpired, ReasonExpired
-		if s != nil {
-			e.SessionID, e.UserID = s.ID, s.UserID
-		}
 	case errors.Is(err, ErrUnknownSession):
 		e.Reason = ReasonUnknown
 		if !wellFormedToken(token) {
@@ -253,31 +241,7 @@ func (m *Manager) authFailed(ctx context.Context, r *http.Request, token string,
 	default:
 		return // a store failure: the caller's Manager.Error reports it
 	}
-	e.setRequest(r)
-	m.emit(ctx, e)
-}
-
-// accessDenied reports that session s was refused access to projectID, where
-// it needed at least role. r is the request, or nil outside middleware. The
-// role checks (Authorize, RequireRole) call it for every 403 they decide.
-func (m *Manager) accessDenied(ctx context.Context, r *http.Request, s *Session, projectID, role string) {
-	e := Event{Kind: EventAccessDenied, ProjectID: projectID, Role: role}
-	if s != nil {
-		e.SessionID, e.UserID = s.ID, s.UserID
-	}
-	e.setRequest(r)
-	m.emit(ctx, e)
-}
-
-// storeFailed reports a store failure: op is the operation, "" if unknown, s
-// the session concerned, if known, and r the request, if any.
-func (m *Manager) storeFailed(ctx context.Context, r *http.Request, op string, s *Session, err error) {
-	e := Event{Kind: EventStoreFailure, Op: op, Err: err}
-	if s != nil {
-		e.SessionID, e.UserID = s.ID, s.UserID
-	}
-	e.setRequest(r)
-	m.emit(ctx, e)
+	m.reportOn(ctx, r, s, e) // s is nil but for an expired session
 }
 
 // userRevoked reports that RevokeUser ended n sessions of userID, if it ended

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -63,16 +64,12 @@ const MaxProjectIDLength = 256
 // refuses any other ID (403) without asking the AccessResolver, so a
 // resolver that stores projects should refuse to create one.
 func ValidProjectID(id string) bool {
-	if id == "" || len(id) > MaxProjectIDLength || !utf8.ValidString(id) {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x20 || id[i] == 0x7f {
-			return false
-		}
-	}
-	return true
+	return id != "" && len(id) <= MaxProjectIDLength && utf8.ValidString(id) && !strings.ContainsFunc(id, isCTL)
 }
+
+// isCTL reports whether r is an ASCII control character. In valid UTF-8 no
+// byte of a longer character is one, so it also serves byte by byte.
+func isCTL(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // Authorize answers "may the session in ctx act on projectID with at least
 // the required role?" for handlers that learn the project from the request
@@ -100,24 +97,25 @@ func (m *Manager) Authorize(ctx context.Context, projectID string, required Role
 	if !ok {
 		return NoRole, ErrNoToken
 	}
-	role, err := m.authorize(ctx, s, projectID, required)
+	return m.authorize(ctx, nil, s, projectID, required)
+}
+
+// authorize is Authorize and RequireRole for session s, which report every
+// 403 as an audit event. A project ID that is not plausible is left out of
+// it: it came from the client and could be anything, of any length.
+func (m *Manager) authorize(ctx context.Context, r *http.Request, s *Session, projectID string, required Role) (Role, error) {
+	role, err := m.roleAtLeast(ctx, s, projectID, required)
 	if errors.Is(err, ErrForbidden) {
-		m.denied(ctx, nil, s, projectID, required)
+		if !ValidProjectID(projectID) {
+			projectID = ""
+		}
+		m.reportOn(ctx, r, s, Event{Kind: EventAccessDenied, ProjectID: projectID, Role: required.String()})
 	}
 	return role, err
 }
 
-// denied reports a 403 of Authorize or RequireRole as an audit event. A
-// project ID that is not plausible is left out: it came from the client and
-// could be anything, of any length.
-func (m *Manager) denied(ctx context.Context, r *http.Request, s *Session, projectID string, required Role) {
-	if !ValidProjectID(projectID) {
-		projectID = ""
-	}
-	m.accessDenied(ctx, r, s, projectID, required.String())
-}
-
-func (m *Manager) authorize(ctx context.Context, s *Session, projectID string, required Role) (Role, error) {
+// roleAtLeast returns the role of s on projectID if it is at least required.
+func (m *Manager) roleAtLeast(ctx context.Context, s *Session, projectID string, required Role) (Role, error) {
 	if !required.Valid() {
 		return NoRole, fmt.Errorf("sessionauth: required role %v is not a role", required)
 	}
@@ -167,10 +165,7 @@ func ProjectFromPath(name string) ProjectFunc {
 func ProjectFromQuery(name string) ProjectFunc {
 	return func(r *http.Request) string {
 		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			return ""
-		}
-		if v := q[name]; len(v) == 1 {
+		if v := q[name]; err == nil && len(v) == 1 {
 			return v[0]
 		}
 		return ""
@@ -215,20 +210,14 @@ func (m *Manager) RequireRole(required Role, project ProjectFunc) func(http.Hand
 			s, ok := FromContext(ctx)
 			if !ok {
 				var err error
-				if s, err = m.authenticateRequest(r); err != nil {
-					if errors.Is(err, ErrNoToken) {
-						m.authFailed(ctx, r, "", nil, err)
-					}
+				if s, err = m.authenticateRequest(r, true); err != nil {
 					m.Error(w, r, err)
 					return
 				}
 			}
 			projectID := project(r)
-			role, err := m.authorize(ctx, s, projectID, required)
+			role, err := m.authorize(ctx, r, s, projectID, required)
 			if err != nil {
-				if errors.Is(err, ErrForbidden) {
-					m.denied(ctx, r, s, projectID, required)
-				}
 				m.Error(w, r, err)
 				return
 			}

@@ -26,24 +26,16 @@ func BearerToken(r *http.Request) (string, error) {
 // exact shape of the tokens this package issues (wellFormedToken), so that
 // the middleware scans the token once, not twice.
 func bearerToken(r *http.Request) (token string, wellFormed bool, err error) {
-	values := r.Header["Authorization"]
-	switch len(values) {
+	switch values := r.Header["Authorization"]; len(values) {
 	case 0:
 		return "", false, ErrNoToken
 	case 1:
-	default:
-		return "", false, ErrMalformedToken
+		return parseCredentials(values[0])
 	}
-	return parseCredentials(values[0])
+	return "", false, ErrMalformedToken
 }
 
-func parseBearer(h string) (string, error) {
-	token, _, err := parseCredentials(h)
-	return token, err
-}
-
-// parseCredentials is parseBearer that also reports whether the token has
-// the exact shape of the tokens this package issues (wellFormedToken).
+// parseCredentials is bearerToken for the value of one Authorization header.
 func parseCredentials(h string) (token string, wellFormed bool, err error) {
 	if len(h) > MaxAuthorizationLength {
 		return "", false, ErrMalformedToken

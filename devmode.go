@@ -33,7 +33,3 @@ type DevPrincipal struct {
 // DefaultDevUserID is the UserID of the development session when
 // Config.DevPrincipal leaves it empty.
 const DefaultDevUserID = "dev-user"
-
-// devSession returns the development session if token is the development
-// token, which only a sessionauth_dev build knows.
-func (m *Manager) devSession(token string) (*Session, bool) { return m.dev.match(token) }

@@ -105,14 +105,11 @@ func writeJSON(w http.ResponseWriter, code int, body string) {
 // error code when no token was presented, with error="invalid_token" when one
 // was and it is not accepted.
 func challenges(realm string) (plain, invalid string) {
-	plain = "Bearer"
-	if realm != "" {
-		plain += ` realm="` + quoteEscape(realm) + `"`
-		invalid = plain + `, error="invalid_token"`
-	} else {
-		invalid = `Bearer error="invalid_token"`
+	if realm == "" {
+		return "Bearer", `Bearer error="invalid_token"`
 	}
-	return plain, invalid
+	plain = `Bearer realm="` + quoteEscape(realm) + `"`
+	return plain, plain + `, error="invalid_token"`
 }
 
 // challengeFor picks the challenge of a 401 for err: invalid when a token
@@ -129,7 +126,7 @@ func quoteEscape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c < 0x20 || c == 0x7f {
+		if isCTL(rune(c)) {
 			continue // no control bytes in a header
 		}
 		if c == '"' || c == '\\' {

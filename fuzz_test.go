@@ -67,7 +67,7 @@ func FuzzParseBearer(f *testing.F) {
 		case token != want:
 			t.Fatalf("%q parsed as token %q, want %q", first, token, want)
 		default:
-			again, err := parseBearer("Bearer " + token)
+			again, _, err := parseCredentials("Bearer " + token)
 			if err != nil || again != token {
 				t.Fatalf("token %q does not round-trip: got %q, %v", token, again, err)
 			}

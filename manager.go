@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"time"
@@ -105,8 +106,7 @@ const MaxDuration = 10 * 365 * 24 * time.Hour
 // it is safe for concurrent use and holds no background goroutine, so it
 // needs no Close (close the store instead).
 type Manager struct {
-	store  Store
-	ctx    CtxStore      // nil unless store is one
+	ctx    CtxStore      // the store, through plainStore if it is not one
 	full   SessionStore  // nil unless store is one
 	loader SessionLoader // nil unless store is one
 	iter   func(context.Context) (map[string][]byte, error)
@@ -138,10 +138,10 @@ func New(cfg Config) (*Manager, error) {
 		}
 	}
 	m := &Manager{
-		store:        cfg.Store,
 		idle:         cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout),
 		lifetime:     cmp.Or(cfg.Lifetime, DefaultLifetime),
-		log:          cfg.Logger,
+		log:          cmp.Or(cfg.Logger, slog.Default()),
+		onEvent:      cfg.OnEvent,
 		now:          cfg.Now,
 		errorHandler: cfg.ErrorHandler,
 		access:       cfg.Access,
@@ -160,15 +160,8 @@ func New(cfg Config) (*Manager, error) {
 	case m.idle > MaxDuration || m.lifetime > MaxDuration:
 		return nil, fmt.Errorf("sessionauth: IdleTimeout and Lifetime must be at most %v", MaxDuration)
 	}
-	switch _, nonBlocking := cfg.Store.(NonBlockingStore); {
-	case nonBlocking || cfg.StoreTimeout < 0:
-	case cfg.StoreTimeout == 0:
-		m.timeout = DefaultStoreTimeout
-	default:
-		m.timeout = cfg.StoreTimeout
-	}
-	if m.log == nil {
-		m.log = slog.Default()
+	if _, nonBlocking := cfg.Store.(NonBlockingStore); !nonBlocking && cfg.StoreTimeout >= 0 {
+		m.timeout = cmp.Or(cfg.StoreTimeout, DefaultStoreTimeout)
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -177,8 +170,10 @@ func New(cfg Config) (*Manager, error) {
 		m.errorHandler = WriteError
 	}
 	m.challenge, m.challengeErr = challenges(cfg.Realm)
-	m.onEvent = cfg.OnEvent
 	m.ctx, _ = cfg.Store.(CtxStore)
+	if m.ctx == nil {
+		m.ctx = plainStore{cfg.Store}
+	}
 	m.full, _ = cfg.Store.(SessionStore)
 	m.loader, _ = cfg.Store.(SessionLoader)
 	switch it := cfg.Store.(type) {
@@ -187,7 +182,6 @@ func New(cfg Config) (*Manager, error) {
 	case IterableStore:
 		m.iter = func(context.Context) (map[string][]byte, error) { return it.All() }
 	}
-	m.touches.init()
 	m.initDev(cfg.DevPrincipal)
 	return m, nil
 }
@@ -238,11 +232,8 @@ func (m *Manager) Create(ctx context.Context, userID string, md Metadata) (strin
 		CreatedAt:     now,
 		LastUsedAt:    now,
 		ExpiresAt:     now.Add(m.lifetime),
-		IdleExpiresAt: now.Add(m.idle),
+		IdleExpiresAt: now.Add(min(m.idle, m.lifetime)),
 		Metadata:      md,
-	}
-	if s.IdleExpiresAt.After(s.ExpiresAt) {
-		s.IdleExpiresAt = s.ExpiresAt
 	}
 	data, err := encodeRecord(s, rawID, m.idle)
 	if err != nil {
@@ -274,7 +265,8 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Session, err
 // authenticate is Authenticate without audit events. With ErrSessionExpired
 // it also returns the expired session, for the event to name it.
 func (m *Manager) authenticate(ctx context.Context, token string) (*Session, error) {
-	if s, ok := m.devSession(token); ok {
+	// Only a sessionauth_dev build knows the development token.
+	if s, ok := m.dev.match(token); ok {
 		return s, nil
 	}
 	if !wellFormedToken(token) {
@@ -288,20 +280,7 @@ func (m *Manager) authenticate(ctx context.Context, token string) (*Session, err
 func (m *Manager) authenticateWellFormed(ctx context.Context, token string) (*Session, error) {
 	hash := hashToken(token)
 	now := m.now()
-	var s *Session
-	var err error
-	if m.loader != nil {
-		sctx, cancel := m.storeContext(ctx)
-		s, err = m.loader.LoadSession(sctx, hash, now)
-		err = m.callError(ctx, sctx, err)
-		cancel()
-		if errors.Is(err, ErrCorruptRecord) {
-			m.logCorrupt(ctx, err) // as get does
-			s, err = nil, nil
-		}
-	} else {
-		s, err = m.get(ctx, storeKey(hash))
-	}
+	s, err := m.load(ctx, hash, now)
 	switch {
 	case err != nil:
 		return nil, err
@@ -320,7 +299,7 @@ func (m *Manager) authenticateWellFormed(ctx context.Context, token string) (*Se
 // stands either way.
 func (m *Manager) dropExpired(ctx context.Context, s *Session) {
 	if err := m.delete(ctx, s.ref.key); err != nil {
-		m.storeFailed(ctx, nil, opDeleteExpired, s, err)
+		m.reportOn(ctx, nil, s, Event{Kind: EventStoreFailure, Op: opDeleteExpired, Err: err})
 	}
 }
 
@@ -386,18 +365,16 @@ func (m *Manager) SetValues(ctx context.Context, s *Session, values map[string]s
 	if cur == nil || !cur.validAt(m.now()) {
 		return nil, ErrUnknownSession
 	}
-	merged := cloneValues(cur.Values)
+	merged := make(map[string]string, len(cur.Values)+len(values))
+	maps.Copy(merged, cur.Values)
 	for k, v := range values {
 		if v == "" {
 			delete(merged, k)
-			continue
+		} else {
+			merged[k] = v
 		}
-		if merged == nil {
-			merged = make(map[string]string, len(values))
-		}
-		merged[k] = v
 	}
-	cur.Values = merged
+	cur.Values = cloneValues(merged) // nil when empty, as decoded
 	rawID, err := base64.RawURLEncoding.DecodeString(cur.ID)
 	if err != nil || len(rawID) != sessionIDLen {
 		return nil, fmt.Errorf("%w: session ID", ErrCorruptRecord)

@@ -15,11 +15,8 @@ import (
 //	mux.Handle("GET /projects", m.Require(listProjects))
 func (m *Manager) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := m.authenticateRequest(r)
+		s, err := m.authenticateRequest(r, true)
 		if err != nil {
-			if errors.Is(err, ErrNoToken) {
-				m.authFailed(r.Context(), r, "", nil, err)
-			}
 			m.Error(w, r, err)
 			return
 		}
@@ -36,7 +33,7 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 //	mux.Handle("GET /", m.Optional(home))
 func (m *Manager) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := m.authenticateRequest(r)
+		s, err := m.authenticateRequest(r, false)
 		switch {
 		case errors.Is(err, ErrNoToken):
 			next.ServeHTTP(w, r)
@@ -53,27 +50,26 @@ func (m *Manager) Optional(next http.Handler) http.Handler {
 // not a missing token (only the caller knows whether that is one) nor a
 // store failure (pass it to Error, which reports it).
 func (m *Manager) AuthenticateRequest(r *http.Request) (*Session, error) {
-	return m.authenticateRequest(r)
+	return m.authenticateRequest(r, false)
 }
 
-// authenticateRequest reports every failure but ErrNoToken, which only its
-// caller knows to be one, and store failures, which Manager.Error reports.
-func (m *Manager) authenticateRequest(r *http.Request) (*Session, error) {
+// authenticateRequest reports every failure but store failures, which
+// Manager.Error reports, and ErrNoToken unless the route requires a session:
+// only its caller knows whether a missing token is a failure.
+func (m *Manager) authenticateRequest(r *http.Request, required bool) (*Session, error) {
 	token, wellFormed, err := bearerToken(r)
-	if err != nil {
-		if !errors.Is(err, ErrNoToken) {
-			m.authFailed(r.Context(), r, "", nil, err)
-		}
-		return nil, err
-	}
 	var s *Session
-	if wellFormed {
+	switch {
+	case err != nil:
+	case wellFormed:
 		s, err = m.authenticateWellFormed(r.Context(), token)
-	} else {
+	default:
 		s, err = m.authenticate(r.Context(), token)
 	}
 	if err != nil {
-		m.authFailed(r.Context(), r, token, s, err)
+		if required || !errors.Is(err, ErrNoToken) {
+			m.authFailed(r.Context(), r, token, s, err)
+		}
 		return nil, err
 	}
 	return s, nil
@@ -102,7 +98,7 @@ func (m *Manager) Error(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", challengeFor(err, m.challenge, m.challengeErr))
 	case http.StatusServiceUnavailable:
 		s, _ := FromContext(ctx)
-		m.storeFailed(ctx, r, "", s, err)
+		m.reportOn(ctx, r, s, Event{Kind: EventStoreFailure, Err: err})
 	case http.StatusInternalServerError:
 		attrs := []slog.Attr{slog.Any("error", err)}
 		if r != nil {

@@ -102,7 +102,7 @@ func decodeRecord(data []byte) (*Session, time.Duration, error) {
 		return nil, 0, fmt.Errorf("%w: %d bytes", ErrCorruptRecord, len(data))
 	}
 	d := decoder{b: data}
-	if v := d.byte(); v != recordVersion {
+	if v := d.bytes(1)[0]; v != recordVersion {
 		return nil, 0, fmt.Errorf("%w: version %d", ErrCorruptRecord, v)
 	}
 	s := &Session{}
@@ -132,10 +132,7 @@ func decodeRecord(data []byte) (*Session, time.Duration, error) {
 			s.Values[k] = d.string(maxValueLen)
 		}
 	}
-	if d.err == nil && len(d.b) != 0 {
-		d.fail()
-	}
-	if d.err == nil && (s.UserID == "" || idle <= 0) {
+	if len(d.b) != 0 || s.UserID == "" || idle <= 0 {
 		d.fail()
 	}
 	if d.err != nil {
@@ -158,16 +155,6 @@ func (d *decoder) fail() {
 	d.b = nil
 }
 
-func (d *decoder) byte() byte {
-	if len(d.b) < 1 {
-		d.fail()
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
 func (d *decoder) bytes(n int) []byte {
 	if len(d.b) < n {
 		d.fail()
@@ -178,24 +165,22 @@ func (d *decoder) bytes(n int) []byte {
 	return p
 }
 
-// minimal reports whether the n-byte varint at the start of b is in the
-// shortest form, the only one binary.AppendVarint writes: a padded one
-// ends in a zero byte.
-func minimal(b []byte, n int) bool { return n == 1 || b[n-1] != 0 }
-
+// varint undoes the zigzag encoding binary.AppendVarint applies to the
+// uvarint it writes.
 func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 || !minimal(d.b, n) {
-		d.fail()
-		return 0
+	u := d.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
 	}
-	d.b = d.b[n:]
 	return v
 }
 
+// uvarint accepts only the shortest form, the one binary.AppendUvarint
+// writes: a padded one ends in a zero byte.
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 || !minimal(d.b, n) {
+	if n <= 0 || (n > 1 && d.b[n-1] == 0) {
 		d.fail()
 		return 0
 	}
@@ -209,15 +194,11 @@ func (d *decoder) time() time.Time {
 
 func (d *decoder) string(max int) string {
 	n := d.uvarint()
-	if n > uint64(max) || n > uint64(len(d.b)) {
+	if n > uint64(max) || n > uint64(len(d.b)) || !utf8.Valid(d.b[:n]) {
 		d.fail()
 		return ""
 	}
 	s := string(d.b[:n])
 	d.b = d.b[n:]
-	if !utf8.ValidString(s) {
-		d.fail()
-		return ""
-	}
 	return s
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 )
 
 // Revoke ends session s at once: its token stops working on the next request
@@ -83,91 +82,85 @@ func (m *Manager) deleteID(ctx context.Context, userID, sessionID string) (found
 // for "sign out everywhere" and "sign out other devices". It reports how many
 // sessions it ended. Stores that are neither SessionStore nor IterableStore
 // return ErrNotSupported.
-func (m *Manager) RevokeUser(ctx context.Context, userID string, keep *Session) (int, error) {
+func (m *Manager) RevokeUser(ctx context.Context, userID string, keep *Session) (n int, err error) {
+	defer func() {
+		m.userRevoked(ctx, userID, keep, n, err)
+	}()
 	except := ""
 	if keep != nil && keep.ref != nil {
 		except = keep.ref.key
 	}
 	if m.full != nil {
 		sctx, cancel := m.storeContext(ctx)
-		n, err := m.full.DeleteUser(sctx, userID, except)
-		err = m.callError(ctx, sctx, err)
-		cancel()
-		m.userRevoked(ctx, userID, keep, n, err)
-		return n, err
+		defer cancel()
+		n, err = m.full.DeleteUser(sctx, userID, except)
+		return n, m.callError(ctx, sctx, err)
 	}
-	records, err := m.scanUser(ctx, userID)
+	records, err := m.userSessions(ctx, userID)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
 	for _, s := range records {
 		if s.ref.key == except {
 			continue
 		}
 		if err := m.delete(ctx, s.ref.key); err != nil {
-			m.userRevoked(ctx, userID, keep, n, err)
 			return n, err
 		}
 		n++
 	}
-	m.userRevoked(ctx, userID, keep, n, nil)
 	return n, nil
 }
 
 // List returns the live sessions of userID, newest first. Sessions carry no
 // token, so the list is safe to show to the user.
 func (m *Manager) List(ctx context.Context, userID string) ([]*Session, error) {
-	var sessions []*Session
-	if m.full != nil {
-		sctx, cancel := m.storeContext(ctx)
-		records, err := m.full.ListUser(sctx, userID)
-		err = m.callError(ctx, sctx, err)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range records {
-			s, err := DecodeSession(r.Key, r.Data, r.Expiry)
-			if err != nil {
-				m.logCorrupt(ctx, err)
-				continue
-			}
-			sessions = append(sessions, s)
-		}
-	} else {
-		var err error
-		if sessions, err = m.scanUser(ctx, userID); err != nil {
-			return nil, err
-		}
+	sessions, err := m.userSessions(ctx, userID)
+	if err != nil {
+		return nil, err
 	}
 	now := m.now()
-	sessions = slices.DeleteFunc(sessions, func(s *Session) bool { return s.UserID != userID || !s.validAt(now) })
+	sessions = slices.DeleteFunc(sessions, func(s *Session) bool { return !s.validAt(now) })
 	slices.SortFunc(sessions, func(a, b *Session) int {
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
 	return sessions, nil
 }
 
-// scanUser is List and RevokeUser for a store that only iterates.
-func (m *Manager) scanUser(ctx context.Context, userID string) ([]*Session, error) {
-	if m.iter == nil {
+// userSessions returns the sessions the store holds for userID, expired by
+// the Manager's clock or not, in no order. A store that is not a
+// SessionStore is iterated, and its records that are not userID's sessions
+// skipped: an scs application may share the store, so a record that does not
+// decode is only logged when the store indexed it under userID.
+func (m *Manager) userSessions(ctx context.Context, userID string) ([]*Session, error) {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	var records []Record
+	var err error
+	switch {
+	case m.full != nil:
+		records, err = m.full.ListUser(sctx, userID)
+	case m.iter != nil:
+		var all map[string][]byte
+		all, err = m.iter(sctx)
+		for key, data := range all {
+			records = append(records, Record{Key: key, Data: data})
+		}
+	default:
 		return nil, fmt.Errorf("%w: the store can neither list a user's sessions nor iterate", ErrNotSupported)
 	}
-	sctx, cancel := m.storeContext(ctx)
-	all, err := m.iter(sctx)
-	err = m.callError(ctx, sctx, err)
-	cancel()
 	if err != nil {
-		return nil, err
+		return nil, m.callError(ctx, sctx, err)
 	}
-	var out []*Session
-	for key, data := range all {
-		s, err := DecodeSession(key, data, time.Time{})
-		if err != nil || s.UserID != userID {
-			continue // not ours: an scs application may share the store
+	var sessions []*Session
+	for _, r := range records {
+		s, err := DecodeSession(r.Key, r.Data, r.Expiry)
+		switch {
+		case err != nil && m.full != nil:
+			m.logCorrupt(ctx, err)
+		case err == nil && s.UserID == userID:
+			sessions = append(sessions, s)
 		}
-		out = append(out, s)
 	}
-	return out, nil
+	return sessions, nil
 }

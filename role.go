@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Role is what a user may do on a project: RoleDeveloper < RoleAdmin <
@@ -44,7 +45,9 @@ var roleNames = [...]string{RoleDeveloper: "developer", RoleAdmin: "admin", Role
 // never mistaken for the least privileged one.
 func ParseRole(s string) (Role, error) {
 	for r := RoleDeveloper; r <= RoleOwner; r++ {
-		if len(s) == len(roleNames[r]) && asciiEqualFold(s, roleNames[r]) {
+		// Equal lengths keep the fold ASCII: a non-ASCII rune that folds
+		// to a letter of a name (the Kelvin sign to k) is longer than it.
+		if len(s) == len(roleNames[r]) && strings.EqualFold(s, roleNames[r]) {
 			return r, nil
 		}
 	}
@@ -97,17 +100,4 @@ func (r *Role) UnmarshalText(text []byte) error {
 	}
 	*r = parsed
 	return nil
-}
-
-func asciiEqualFold(s, lower string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }

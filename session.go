@@ -3,6 +3,8 @@ package sessionauth
 import (
 	"fmt"
 	"log/slog"
+	"maps"
+	"net"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -109,30 +111,12 @@ func (md *Metadata) validate() error {
 // its size limit.
 func RequestMetadata(r *http.Request) Metadata {
 	ip := r.RemoteAddr
-	if i := lastColon(ip); i >= 0 {
-		ip = ip[:i]
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	} else if len(ip) >= 2 && ip[0] == '[' && ip[len(ip)-1] == ']' {
+		ip = ip[1 : len(ip)-1] // an IPv6 address without a port
 	}
-	ip = trimBrackets(ip)
 	return Metadata{IP: truncateUTF8(ip, maxIPLen), UserAgent: truncateUTF8(r.UserAgent(), maxUserAgentLen)}
-}
-
-func lastColon(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		switch s[i] {
-		case ':':
-			return i
-		case ']':
-			return -1
-		}
-	}
-	return -1
-}
-
-func trimBrackets(s string) string {
-	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
-		return s[1 : len(s)-1]
-	}
-	return s
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character, and
@@ -150,13 +134,10 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
+// cloneValues copies v; an empty map becomes nil, as in a decoded record.
 func cloneValues(v map[string]string) map[string]string {
 	if len(v) == 0 {
 		return nil
 	}
-	c := make(map[string]string, len(v))
-	for k, x := range v {
-		c[k] = x
-	}
-	return c
+	return maps.Clone(v)
 }

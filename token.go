@@ -39,37 +39,26 @@ func newSessionID(r io.Reader) ([]byte, error) {
 }
 
 // wellFormedToken reports whether tok has the exact shape of a token this
-// package issues: 43 characters of the base64url alphabet, the last one with
-// its two unused bits zero. Anything else is rejected before hashing or
-// touching the store.
+// package issues: what newToken's encoding decodes back to 32 bytes, 43
+// characters of the base64url alphabet, the last one with its two unused bits
+// zero. Anything else is rejected before hashing or touching the store.
 func wellFormedToken(tok string) bool {
 	if len(tok) != TokenLength {
 		return false
 	}
-	for i := 0; i < len(tok); i++ {
-		if base64URL[tok[i]] == notBase64URL {
-			return false
-		}
-	}
-	// 43 characters carry 258 bits; the last character's low 2 bits must
-	// be zero, as in every token newToken encodes.
-	return base64URL[tok[TokenLength-1]]&3 == 0
+	// Decoding from and to stack copies does not allocate, as converting
+	// the string would. The decoder skips newlines, which the length of
+	// what it decodes then betrays.
+	var src [TokenLength]byte
+	var raw [tokenBytes]byte
+	copy(src[:], tok)
+	n, err := strictBase64URL.Decode(raw[:], src[:])
+	return err == nil && n == tokenBytes
 }
 
-const notBase64URL = 0xff
-
-// base64URL maps a byte to its value in the base64url alphabet, or
-// notBase64URL.
-var base64URL = func() (t [256]byte) {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	for i := range t {
-		t[i] = notBase64URL
-	}
-	for i := range len(alphabet) {
-		t[alphabet[i]] = byte(i)
-	}
-	return t
-}()
+// strictBase64URL rejects a last character whose unused bits are not zero,
+// so that a token has one spelling.
+var strictBase64URL = base64.RawURLEncoding.Strict()
 
 // hashToken returns SHA-256 of the token's characters. It does not allocate:
 // the token is copied to a stack buffer, since converting a string longer

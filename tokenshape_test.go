@@ -23,8 +23,9 @@ func TestTokenShapeCheckCatchesEveryByteAtEveryPosition(t *testing.T) {
 			b := []byte(good)
 			b[pos] = byte(c)
 			tok := string(b)
-			inAlphabet := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", byte(c)) >= 0
-			canonical := pos != len(good)-1 || base64URL[byte(c)]&3 == 0
+			value := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", byte(c))
+			inAlphabet := value >= 0
+			canonical := pos != len(good)-1 || value&3 == 0
 			want := inAlphabet && canonical
 			if got := wellFormedToken(tok); got != want {
 				t.Fatalf("wellFormedToken with %q at %d = %v, want %v", byte(c), pos, got, want)

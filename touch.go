@@ -35,7 +35,7 @@ func (m *Manager) maybeTouch(ctx context.Context, hash [32]byte, s *Session, now
 	err := m.callError(ctx, sctx, m.full.Touch(sctx, s.ref.key, target))
 	cancel()
 	if err != nil {
-		m.storeFailed(ctx, nil, opTouch, s, err)
+		m.reportOn(ctx, nil, s, Event{Kind: EventStoreFailure, Op: opTouch, Err: err})
 		return s
 	}
 	t := *s
@@ -56,11 +56,6 @@ type touchLimiter struct {
 
 const minPruneSize = 1024
 
-func (l *touchLimiter) init() {
-	l.last = make(map[[32]byte]int64)
-	l.pruneSize = minPruneSize
-}
-
 // claim reports whether the caller should write target for hash; it records
 // the claim so that other requests within interval of it do not.
 func (l *touchLimiter) claim(hash [32]byte, target, now time.Time, interval time.Duration) bool {
@@ -70,8 +65,11 @@ func (l *touchLimiter) claim(hash [32]byte, target, now time.Time, interval time
 	if prev, ok := l.last[hash]; ok && t-prev < int64(interval) {
 		return false
 	}
+	if l.last == nil {
+		l.last = make(map[[32]byte]int64)
+	}
 	l.last[hash] = t
-	if len(l.last) >= l.pruneSize {
+	if len(l.last) >= max(l.pruneSize, minPruneSize) {
 		// Entries of sessions whose written deadline has passed are dead
 		// weight; dropping them keeps the map near the live session count.
 		n := now.UnixNano()
