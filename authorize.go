@@ -221,7 +221,7 @@ func (m *Manager) RequireRole(required Role, project ProjectFunc) func(http.Hand
 				m.Error(w, r, err)
 				return
 			}
-			next.ServeHTTP(w, withContext(r, s, Grant{ProjectID: projectID, Role: role}, true))
+			next.ServeHTTP(w, withGrant(r, s, Grant{ProjectID: projectID, Role: role}))
 		})
 	}
 }

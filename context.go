@@ -2,7 +2,6 @@ package sessionauth
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 )
 
@@ -38,13 +37,21 @@ func GrantFromContext(ctx context.Context) (Grant, bool) {
 	return *g, true
 }
 
-// withContext returns a shallow copy of r whose context carries s, and g
-// when hasGrant, as r.WithContext(NewContext(r.Context(), s)) does, in one
-// allocation instead of two: the copy of the request and its context are
-// one object. (The request WithContext makes does not escape once inlined,
-// which it is.)
-func withContext(r *http.Request, s *Session, g Grant, hasGrant bool) *http.Request {
-	x := &requestWithContext{ctx: requestContext{Context: r.Context(), s: s, g: g, hasGrant: hasGrant}}
+// withSession returns a shallow copy of r whose context carries s, as
+// r.WithContext(NewContext(r.Context(), s)) does, in one allocation instead
+// of two: the copy of the request and its context are one object. (The
+// request WithContext makes does not escape once inlined, which it is.)
+func withSession(r *http.Request, s *Session) *http.Request {
+	x := &requestWithContext{ctx: requestContext{Context: r.Context(), s: s}}
+	x.r = *r.WithContext(&x.ctx)
+	return &x.r
+}
+
+// withGrant is withSession with the grant of RequireRole, still in one
+// allocation.
+func withGrant(r *http.Request, s *Session, g Grant) *http.Request {
+	x := &requestWithGrant{g: g}
+	x.ctx = requestContext{Context: r.Context(), s: s, g: &x.g}
 	x.r = *r.WithContext(&x.ctx)
 	return &x.r
 }
@@ -54,14 +61,19 @@ type requestWithContext struct {
 	ctx requestContext
 }
 
+type requestWithGrant struct {
+	requestWithContext
+	g Grant
+}
+
 // requestContext is the context of a request that Require or RequireRole let
 // through: its parent with a session and, after RequireRole, a grant, which
-// FromContext and GrantFromContext find as they find NewContext's.
+// FromContext and GrantFromContext find as they find NewContext's. It has no
+// String method: printed, it shows the session's address, never its data.
 type requestContext struct {
 	context.Context
-	s        *Session
-	g        Grant
-	hasGrant bool
+	s *Session
+	g *Grant // nil but after RequireRole
 }
 
 func (c *requestContext) Value(key any) any {
@@ -69,22 +81,9 @@ func (c *requestContext) Value(key any) any {
 	case sessionKey:
 		return c.s
 	case grantKey:
-		if c.hasGrant {
-			return &c.g
+		if c.g != nil {
+			return c.g
 		}
 	}
 	return c.Context.Value(key)
-}
-
-// String names the context for debugging, as the context package's own do,
-// without printing the session.
-func (c *requestContext) String() string {
-	name := "sessionauth.session"
-	if c.hasGrant {
-		name = "sessionauth.grant"
-	}
-	if p, ok := c.Context.(fmt.Stringer); ok {
-		return p.String() + ".WithValue(" + name + ")"
-	}
-	return "context.WithValue(" + name + ")"
 }

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"time"
 )
 
@@ -198,15 +199,11 @@ func (m *Manager) TouchInterval() time.Duration { return m.touchEvery }
 // isNil reports whether v is nil or a nil pointer, map, slice, channel or
 // function in an interface, which would panic on the first request.
 func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch r := reflect.ValueOf(v); r.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface:
-		return r.IsNil()
-	}
-	return false
+	r := reflect.ValueOf(v)
+	return !r.IsValid() || slices.Contains(nilable, r.Kind()) && r.IsNil()
 }
+
+var nilable = []reflect.Kind{reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface}
 
 // Create starts a session for userID and returns its token and the session.
 // The token is returned here and nowhere else: hand it to the client and drop

@@ -20,7 +20,7 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 			m.Error(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, withContext(r, s, Grant{}, false))
+		next.ServeHTTP(w, withSession(r, s))
 	})
 }
 
@@ -40,7 +40,7 @@ func (m *Manager) Optional(next http.Handler) http.Handler {
 		case err != nil:
 			m.Error(w, r, err)
 		default:
-			next.ServeHTTP(w, withContext(r, s, Grant{}, false))
+			next.ServeHTTP(w, withSession(r, s))
 		}
 	})
 }
