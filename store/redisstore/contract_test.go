@@ -351,7 +351,7 @@ func TestAStoreNotBuiltByNewFailsEveryCallWithoutPanicking(t *testing.T) {
 	require.NoError(t, newFixture(t).store.Check(), "a Store built by New passes Check")
 }
 
-func TestNewRefusesAClientThatIgnoresContextDeadlines(t *testing.T) {
+func TestNewAndNewLimitStoreRefuseAClientThatIgnoresContextDeadlines(t *testing.T) {
 	t.Parallel()
 	const addr = "127.0.0.1:1" // never dialled
 	for _, enabled := range []bool{false, true} {
@@ -365,10 +365,13 @@ func TestNewRefusesAClientThatIgnoresContextDeadlines(t *testing.T) {
 		for kind, c := range clients {
 			t.Cleanup(func() { _ = c.Close() })
 			_, err := redisstore.New(c, redisstore.Config{})
+			_, limitErr := redisstore.NewLimitStore(c, redisstore.LimitConfig{})
 			if enabled {
 				assert.NoError(t, err, "%s with ContextTimeoutEnabled", kind)
+				assert.NoError(t, limitErr, "limit store on a %s with ContextTimeoutEnabled", kind)
 			} else {
 				assert.ErrorContains(t, err, "ContextTimeoutEnabled", "%s without ContextTimeoutEnabled", kind)
+				assert.ErrorContains(t, limitErr, "ContextTimeoutEnabled", "limit store on a %s without ContextTimeoutEnabled", kind)
 			}
 		}
 	}

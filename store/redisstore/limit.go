@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -43,11 +42,12 @@ type LimitConfig struct {
 }
 
 // NewLimitStore returns a LimitStore that keeps its keys through client
-// (any of the clients New accepts). It sends nothing to Redis; the client
-// stays the caller's to close.
+// (any of the clients New accepts: it fails, as New does, for a client that
+// ignores context deadlines). It sends nothing to Redis; the client stays
+// the caller's to close.
 func NewLimitStore(client redis.UniversalClient, cfg LimitConfig) (*LimitStore, error) {
-	if client == nil {
-		return nil, errors.New("redisstore: nil client")
+	if err := checkClient(client); err != nil {
+		return nil, err
 	}
 	prefix := cfg.Prefix
 	if prefix == "" {

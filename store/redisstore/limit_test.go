@@ -19,16 +19,6 @@ import (
 	"github.com/sessionauth/sessionauth/store/redisstore"
 )
 
-// limitClient returns a new client of the test server.
-func limitClient(t *testing.T) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(testenv.RedisURL(t))
-	require.NoError(t, err)
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
 // limitPrefix returns a prefix no other test uses, and deletes its keys
 // when the test ends.
 func limitPrefix(t *testing.T, c *redis.Client) string {
@@ -47,7 +37,7 @@ func limitPrefix(t *testing.T, c *redis.Client) string {
 }
 
 func TestLimitStoreConformance(t *testing.T) {
-	c := limitClient(t)
+	c := newClient(t, "")
 	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
 		s, err := redisstore.NewLimitStore(c, redisstore.LimitConfig{Prefix: limitPrefix(t, c)})
 		require.NoError(t, err)
@@ -64,7 +54,7 @@ func TestLimitStoreConformanceCluster(t *testing.T) {
 	if addrs == "" {
 		t.Skip("set SESSIONAUTH_REDIS_CLUSTER_ADDRS=host:port,... to run the suite on a Redis Cluster")
 	}
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
 		var b [8]byte
@@ -79,7 +69,7 @@ func TestLimitStoreConformanceCluster(t *testing.T) {
 // client and Limiter, on one server: the account's sixth attempt is refused
 // whichever instance gets it.
 func TestLimitersOnTwoClientsShareCounts(t *testing.T) {
-	c1, c2 := limitClient(t), limitClient(t)
+	c1, c2 := newClient(t, ""), newClient(t, "")
 	prefix := limitPrefix(t, c1)
 	newLimiter := func(c *redis.Client) *ratelimit.Limiter {
 		s, err := redisstore.NewLimitStore(c, redisstore.LimitConfig{Prefix: prefix})
@@ -111,7 +101,7 @@ func TestLimitersOnTwoClientsShareCounts(t *testing.T) {
 // TestLimitKeyExpiresWhenItsStateRunsOut: Redis holds a key only while its
 // state matters, and the key holds no raw name.
 func TestLimitKeyExpiresWhenItsStateRunsOut(t *testing.T) {
-	c := limitClient(t)
+	c := newClient(t, "")
 	prefix := limitPrefix(t, c)
 	s, err := redisstore.NewLimitStore(c, redisstore.LimitConfig{Prefix: prefix})
 	require.NoError(t, err)
@@ -134,6 +124,7 @@ func TestLimitStoreFailureIsAnError(t *testing.T) {
 	require.NoError(t, err)
 	opts.Addr = "127.0.0.1:1" // nothing listens there
 	opts.MaxRetries = -1
+	opts.ContextTimeoutEnabled = true
 	c := redis.NewClient(opts)
 	t.Cleanup(func() { _ = c.Close() })
 	s, err := redisstore.NewLimitStore(c, redisstore.LimitConfig{})

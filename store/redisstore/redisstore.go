@@ -154,11 +154,8 @@ var ErrNotBuilt = errors.New("redisstore: Store not built by Open or New")
 //
 //	client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 func New(client redis.UniversalClient, cfg Config) (*Store, error) {
-	if client == nil {
-		return nil, errors.New("redisstore: nil client")
-	}
-	if !honoursDeadlines(client) {
-		return nil, errors.New("redisstore: the client's ContextTimeoutEnabled option is off: go-redis would ignore context deadlines and a hung Redis would hold requests past their timeout")
+	if err := checkClient(client); err != nil {
+		return nil, err
 	}
 	prefix := cfg.Prefix
 	if prefix == "" {
@@ -183,6 +180,22 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 		s.log = slog.Default()
 	}
 	return s, nil
+}
+
+// errIgnoresDeadlines is the error of New and NewLimitStore for a client that
+// would not let a context's deadline bound its calls.
+var errIgnoresDeadlines = errors.New("redisstore: the client's ContextTimeoutEnabled option is off: go-redis would ignore context deadlines and a hung Redis would hold requests past their timeout")
+
+// checkClient fails for a nil client and for one whose options say it
+// ignores context deadlines.
+func checkClient(client redis.UniversalClient) error {
+	switch {
+	case client == nil:
+		return errors.New("redisstore: nil client")
+	case !honoursDeadlines(client):
+		return errIgnoresDeadlines
+	}
+	return nil
 }
 
 // honoursDeadlines reports whether client lets a context's deadline bound
