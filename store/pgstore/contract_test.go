@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionauth/sessionauth/store/pgstore"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 // These tests check, on the rows in the table, the writes that must never
@@ -362,47 +363,9 @@ func ctxCalls() map[string]call {
 	}
 }
 
-// allCalls are every exported method of a Store.
-func allCalls() map[string]call {
-	key := strings.Repeat("ab", 32)
-	calls := ctxCalls()
-	calls["Check"] = func(_ context.Context, s *pgstore.Store) (int, error) { return 0, s.Check() }
-	calls["Close"] = func(_ context.Context, s *pgstore.Store) (int, error) { return 0, s.Close() }
-	calls["Find"] = func(_ context.Context, s *pgstore.Store) (int, error) {
-		_, _, err := s.Find(key)
-		return 0, err
-	}
-	calls["Commit"] = func(_ context.Context, s *pgstore.Store) (int, error) {
-		return 0, s.Commit(key, nil, time.Now().Add(time.Hour))
-	}
-	calls["Delete"] = func(_ context.Context, s *pgstore.Store) (int, error) { return 0, s.Delete(key) }
-	calls["All"] = func(_ context.Context, s *pgstore.Store) (int, error) {
-		_, err := s.All()
-		return 0, err
-	}
-	return calls
-}
-
 func TestAStoreNotBuiltByNewFailsEveryCallWithoutPanicking(t *testing.T) {
 	t.Parallel()
-	// The scs methods without a context are promoted from a field of the
-	// Store, which a nil *Store does not have: only the methods the Store
-	// defines itself are nil-safe (and sessionauth.New refuses a nil store).
-	forwarded := map[string]bool{"Find": true, "Commit": true, "Delete": true, "All": true}
-	for name, s := range map[string]*pgstore.Store{"zero value": {}, "nil pointer": nil} {
-		for method, call := range allCalls() {
-			if s == nil && forwarded[method] {
-				continue
-			}
-			t.Run(name+"/"+method, func(t *testing.T) {
-				var n int
-				var err error
-				require.NotPanics(t, func() { n, err = call(context.Background(), s) })
-				assert.Error(t, err)
-				assert.Zero(t, n)
-			})
-		}
-	}
+	storetest.RunNotBuilt(t, &pgstore.Store{}, (*pgstore.Store)(nil), pgstore.ErrNotBuilt)
 	require.NoError(t, newFixture(t).store.Check(), "a Store built by New passes Check")
 }
 

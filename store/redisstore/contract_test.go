@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessionauth/sessionauth"
 	"github.com/sessionauth/sessionauth/store/redisstore"
+	"github.com/sessionauth/sessionauth/store/storetest"
 )
 
 // These tests check, on the keys Redis holds, the writes that must never
@@ -306,48 +307,9 @@ func ctxCalls() map[string]call {
 	}
 }
 
-// allCalls are every exported method of a Store.
-func allCalls() map[string]call {
-	calls := ctxCalls()
-	calls["Check"] = func(_ context.Context, s *redisstore.Store) (int, error) { return 0, s.Check() }
-	calls["Close"] = func(_ context.Context, s *redisstore.Store) (int, error) { return 0, s.Close() }
-	calls["Find"] = func(_ context.Context, s *redisstore.Store) (int, error) {
-		_, _, err := s.Find(strings.Repeat("ab", 32))
-		return 0, err
-	}
-	calls["Commit"] = func(_ context.Context, s *redisstore.Store) (int, error) {
-		return 0, s.Commit(strings.Repeat("ab", 32), nil, time.Now().Add(time.Hour))
-	}
-	calls["Delete"] = func(_ context.Context, s *redisstore.Store) (int, error) {
-		return 0, s.Delete(strings.Repeat("ab", 32))
-	}
-	calls["All"] = func(_ context.Context, s *redisstore.Store) (int, error) {
-		_, err := s.All()
-		return 0, err
-	}
-	return calls
-}
-
 func TestAStoreNotBuiltByNewFailsEveryCallWithoutPanicking(t *testing.T) {
 	t.Parallel()
-	// The scs methods without a context are promoted from a field of the
-	// Store, which a nil *Store does not have: only the methods the Store
-	// defines itself are nil-safe (and sessionauth.New refuses a nil store).
-	forwarded := map[string]bool{"Find": true, "Commit": true, "Delete": true, "All": true}
-	for name, s := range map[string]*redisstore.Store{"zero value": {}, "nil pointer": nil} {
-		for method, call := range allCalls() {
-			if s == nil && forwarded[method] {
-				continue
-			}
-			t.Run(name+"/"+method, func(t *testing.T) {
-				var n int
-				var err error
-				require.NotPanics(t, func() { n, err = call(context.Background(), s) })
-				assert.Error(t, err)
-				assert.Zero(t, n)
-			})
-		}
-	}
+	storetest.RunNotBuilt(t, &redisstore.Store{}, (*redisstore.Store)(nil), redisstore.ErrNotBuilt)
 	require.NoError(t, newFixture(t).store.Check(), "a Store built by New passes Check")
 }
 
