@@ -129,6 +129,23 @@ type Config struct {
 	// NameField is the JSON field of the sign-in name. Default: "email".
 	NameField string
 
+	// CanonicalName maps a sign-in name to the form the application
+	// matches accounts by: both Accounts and the sign-in limits then see
+	// that form, so that variants of one name (another case, accents,
+	// "+tags", dots, whatever the application's lookup ignores) share one
+	// budget of attempts. Set it whenever Accounts matches names more
+	// loosely than by case and surrounding space. Default: nil, Accounts
+	// gets the name as sent and the limits count it trimmed and
+	// lower-cased.
+	CanonicalName func(name string) string
+
+	// LimiterTimeout bounds each call to the Limiter, whose store may be a
+	// database: a limiter that does not answer in time fails the sign-in
+	// with 503, as a failing one does. Default:
+	// sessionauth.DefaultStoreTimeout. Negative: no bound beyond the
+	// request's context.
+	LimiterTimeout time.Duration
+
 	// SessionID returns the session ID of a DELETE /auth/sessions/{id}
 	// request. Default: r.PathValue("id"), which net/http's ServeMux and
 	// chi (v5.1 and later) set.
@@ -154,6 +171,8 @@ type API struct {
 	limiter   Limiter
 	trusted   []netip.Prefix
 	nameField string
+	canonical func(string) string
+	limitFor  time.Duration
 	sessionID func(*http.Request) string
 	log       *slog.Logger
 	now       func() time.Time
@@ -171,7 +190,8 @@ func New(cfg Config) (*API, error) {
 	a := &API{
 		m: cfg.Manager, accounts: cfg.Accounts, saveHash: cfg.SaveHash, showUser: cfg.ShowUser,
 		hasher: cfg.Hasher, limiter: cfg.Limiter, trusted: cfg.TrustedProxies,
-		nameField: cfg.NameField, sessionID: cfg.SessionID, log: cfg.Logger, now: cfg.Now,
+		nameField: cfg.NameField, canonical: cfg.CanonicalName, limitFor: cfg.LimiterTimeout,
+		sessionID: cfg.SessionID, log: cfg.Logger, now: cfg.Now,
 	}
 	if a.hasher == nil {
 		h, err := password.New(password.Params{})
@@ -186,6 +206,9 @@ func New(cfg Config) (*API, error) {
 			return nil, err
 		}
 		a.limiter = l
+	}
+	if a.limitFor == 0 {
+		a.limitFor = sessionauth.DefaultStoreTimeout
 	}
 	if a.nameField == "" {
 		a.nameField = "email"

@@ -1,6 +1,7 @@
 package authapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,8 +47,13 @@ func (a *API) SignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := a.clientAddr(r)
+	if a.canonical != nil {
+		name = a.canonical(name)
+	}
 	account := strings.ToLower(strings.TrimSpace(name))
-	wait, err := a.limiter.Attempt(ctx, account, limitKey(client), a.now())
+	lctx, cancel := a.limiterContext(ctx)
+	wait, err := a.limiter.Attempt(lctx, account, limitKey(client), a.now())
+	cancel()
 	switch {
 	case err != nil:
 		a.m.Error(w, r, fmt.Errorf("%w: sign-in limiter: %w", sessionauth.ErrUnavailable, err))
@@ -96,7 +102,10 @@ func (a *API) SignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if err := a.limiter.Succeeded(ctx, account, limitKey(client)); err != nil {
+	lctx, cancel = a.limiterContext(ctx)
+	err = a.limiter.Succeeded(lctx, account, limitKey(client))
+	cancel()
+	if err != nil {
 		a.log.LogAttrs(ctx, slog.LevelWarn, "authapi: clearing the sign-in limits of an account failed",
 			slog.String("user", acct.UserID), slog.Any("error", err))
 	}
@@ -175,4 +184,12 @@ func decodeCredentials(body io.Reader, nameField string) (name, pw string, compl
 		return "", "", false, errBadBody
 	}
 	return name, pw, gotName && gotPW, nil
+}
+
+// limiterContext bounds one call to the Limiter by LimiterTimeout.
+func (a *API) limiterContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if a.limitFor < 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, a.limitFor)
 }

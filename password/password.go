@@ -17,6 +17,13 @@
 // gigabytes or run for minutes. VerifyNone does the work of a wrong password
 // for a name that matches no account, so that the time of an answer does not
 // tell whether the account exists.
+//
+// That holds for accounts whose hash has the Hasher's current parameters. A
+// check against an older hash (bcrypt, or argon2id with other parameters)
+// takes that hash's own time until the user's next sign-in upgrades it, and
+// so tells that such an account exists, until then. A sign-in handler saves
+// the upgrade Verify asks for (package authapi does, through its SaveHash):
+// plan the migration window, and ask long-idle users to sign in or reset.
 package password
 
 import (

@@ -71,6 +71,13 @@
 // redis.NewUniversalClient. Do not send reads to replicas (ReadOnly,
 // RouteByLatency, RouteRandomly): a replica lags its primary, and a session
 // revoked on the primary would still authenticate on the replica.
+//
+// Run Redis with maxmemory-policy noeviction. Revoking every session of a
+// user, revoking one by ID and following a rotation find sessions through
+// the user's index key; a Redis that evicts keys under memory pressure could
+// drop that index and leave its sessions working after "sign out
+// everywhere". Revoking a session by its token deletes its key directly and
+// holds whatever the policy.
 package redisstore
 
 import (
