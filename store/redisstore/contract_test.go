@@ -260,53 +260,6 @@ func TestAllSkipsForeignValuesAndWarnsOncePerCallWithoutTheirKeys(t *testing.T) 
 	}
 }
 
-// call is one exported method of a Store; it reports the method's error
-// and, for DeleteUser, its count, which must be 0 whenever it fails.
-type call func(ctx context.Context, s *redisstore.Store) (int, error)
-
-// ctxCalls are the methods that take a context.
-func ctxCalls() map[string]call {
-	exp := time.Now().Add(time.Hour)
-	key, newKey := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
-	return map[string]call{
-		"Get": func(ctx context.Context, s *redisstore.Store) (int, error) {
-			_, _, _, err := s.Get(ctx, key)
-			return 0, err
-		},
-		"Put": func(ctx context.Context, s *redisstore.Store) (int, error) {
-			return 0, s.Put(ctx, key, "alice", []byte("x"), exp)
-		},
-		"Touch": func(ctx context.Context, s *redisstore.Store) (int, error) { return 0, s.Touch(ctx, key, exp) },
-		"Update": func(ctx context.Context, s *redisstore.Store) (int, error) {
-			_, err := s.Update(ctx, key, []byte("x"), exp)
-			return 0, err
-		},
-		"Rename": func(ctx context.Context, s *redisstore.Store) (int, error) {
-			_, err := s.Rename(ctx, key, newKey)
-			return 0, err
-		},
-		"ListUser": func(ctx context.Context, s *redisstore.Store) (int, error) {
-			_, err := s.ListUser(ctx, "alice")
-			return 0, err
-		},
-		"DeleteUser": func(ctx context.Context, s *redisstore.Store) (int, error) {
-			return s.DeleteUser(ctx, "alice", "")
-		},
-		"FindCtx": func(ctx context.Context, s *redisstore.Store) (int, error) {
-			_, _, err := s.FindCtx(ctx, key)
-			return 0, err
-		},
-		"CommitCtx": func(ctx context.Context, s *redisstore.Store) (int, error) {
-			return 0, s.CommitCtx(ctx, key, []byte("x"), exp)
-		},
-		"DeleteCtx": func(ctx context.Context, s *redisstore.Store) (int, error) { return 0, s.DeleteCtx(ctx, key) },
-		"AllCtx": func(ctx context.Context, s *redisstore.Store) (int, error) {
-			_, err := s.AllCtx(ctx)
-			return 0, err
-		},
-	}
-}
-
 func TestAStoreNotBuiltByNewFailsEveryCallWithoutPanicking(t *testing.T) {
 	t.Parallel()
 	storetest.RunNotBuilt(t, &redisstore.Store{}, (*redisstore.Store)(nil), redisstore.ErrNotBuilt)
@@ -391,15 +344,5 @@ func TestEveryCallEndsAtItsContextDeadlineOnAHungServer(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close() })
 	s, err := redisstore.New(client, redisstore.Config{})
 	require.NoError(t, err)
-	for method, call := range ctxCalls() {
-		t.Run(method, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-			defer cancel()
-			start := time.Now()
-			n, err := call(ctx, s)
-			assert.Error(t, err)
-			assert.Zero(t, n)
-			assert.Less(t, time.Since(start), deadlineBound)
-		})
-	}
+	storetest.RunHungStore(t, s, 200*time.Millisecond, deadlineBound)
 }

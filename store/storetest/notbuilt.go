@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,3 +64,43 @@ var (
 	errType = reflect.TypeFor[error]()
 	ctxType = reflect.TypeFor[context.Context]()
 )
+
+// RunHungStore checks that every method of s that takes a context (s being a
+// store whose server accepts connections and never answers) returns an
+// error, zero results besides, within bound of a deadline of timeout, called
+// by reflection (strings non-empty, other arguments zero) so that a method
+// added later is covered too.
+//
+//	storetest.RunHungStore(t, store, 200*time.Millisecond, time.Second)
+func RunHungStore(t *testing.T, s sessionauth.Store, timeout, bound time.Duration) {
+	t.Helper()
+	typ := reflect.TypeOf(s)
+	for i := range typ.NumMethod() {
+		m := typ.Method(i)
+		if m.Type.NumIn() < 2 || m.Type.In(1) != ctxType {
+			continue
+		}
+		t.Run(m.Name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), timeout)
+			defer cancel()
+			args := []reflect.Value{reflect.ValueOf(s), reflect.ValueOf(ctx)}
+			for j := 2; j < m.Type.NumIn(); j++ {
+				a := reflect.New(m.Type.In(j)).Elem()
+				if a.Kind() == reflect.String {
+					a.SetString("storetest") // "" may be answered without asking the server
+				}
+				args = append(args, a)
+			}
+			start := time.Now()
+			var out []reflect.Value
+			require.NotPanics(t, func() { out = m.Func.Call(args) })
+			assert.Less(t, time.Since(start), bound, "the call ended at its deadline")
+			if last := out[len(out)-1]; last.Type() == errType {
+				assert.False(t, last.IsNil(), "a hung store is an error")
+				for _, o := range out[:len(out)-1] {
+					assert.True(t, o.IsZero(), "%s returns nothing but its error", m.Name)
+				}
+			}
+		})
+	}
+}
